@@ -1,0 +1,55 @@
+# Prisma Workbench. `make run` serves the demo; `make test` runs every test.
+# Needs only a Python >= 3.12 (found by scripts/find-python; override with PYTHON=...).
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip --disable-pip-version-check -q
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+
+.PHONY: run test bench lint venv deps dev-deps migrate demo clean
+
+## Create the virtual environment with a Python >= 3.12 (recreated if it is older).
+venv: $(VENV)/.python-ok
+$(VENV)/.python-ok:
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "$(VENV) uses a Python older than 3.12: recreating it"; rm -rf $(VENV); fi
+	@if [ ! -x $(PY) ]; then \
+		interpreter=$$(PYTHON="$(PYTHON)" scripts/find-python) || exit 1; \
+		echo "Creating $(VENV) with $$interpreter"; \
+		"$$interpreter" -m venv $(VENV) || exit 1; \
+	fi
+	@touch $@
+
+deps: $(VENV)/.deps
+$(VENV)/.deps: $(VENV)/.python-ok requirements.txt
+	$(PIP) install -r requirements.txt
+	@touch $@
+
+dev-deps: $(VENV)/.dev-deps
+$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on).
+run: deps
+	DEBUG=true $(PY) manage.py migrate --no-input
+	DEBUG=true $(PY) manage.py load_demo
+	@echo ""
+	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
+	@echo ""
+	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+
+## Run the whole test suite (SQLite by default; PostgreSQL when DATABASE_URL points there).
+test: dev-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Run the benchmarks in bench/ and print their tables.
+bench: dev-deps
+	$(PY) -m bench
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""Read-only JSON API. Every queryset starts from the requesting user's memberships."""
+
+from rest_framework import viewsets
+
+from review import selectors
+from review.access import review_for_user
+from review.api.serializers import (
+    ImportBatchSerializer,
+    RecordSerializer,
+    ReviewSerializer,
+    SourceSerializer,
+)
+
+
+class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ReviewSerializer
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        return selectors.reviews_for_user(self.request.user).order_by("-created_at")
+
+
+class ReviewScopedViewSet(viewsets.ReadOnlyModelViewSet):
+    """Base for resources inside one review: loads it (404 for non-members) before anything."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.review = review_for_user(request.user, kwargs["review_slug"], need="view")
+
+
+class SourceViewSet(ReviewScopedViewSet):
+    serializer_class = SourceSerializer
+
+    def get_queryset(self):
+        return self.review.sources.order_by("name")
+
+
+class ImportBatchViewSet(ReviewScopedViewSet):
+    serializer_class = ImportBatchSerializer
+
+    def get_queryset(self):
+        return self.review.imports.order_by("created_at")
+
+
+class RecordViewSet(ReviewScopedViewSet):
+    serializer_class = RecordSerializer
+
+    def get_queryset(self):
+        return self.review.records.select_related("batch").order_by("id")

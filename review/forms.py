@@ -1,0 +1,71 @@
+from django import forms
+
+from review.models import Membership, Review, Role, Source
+
+
+class WordListField(forms.CharField):
+    """A comma- or newline-separated list of words, stored as a JSON list."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        words = [w.strip() for chunk in text.splitlines() for w in chunk.split(",")]
+        return list(dict.fromkeys(w for w in words if w))
+
+
+class ReviewForm(forms.ModelForm):
+    highlight_include = WordListField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Comma-separated; highlighted in green while screening.",
+    )
+    highlight_exclude = WordListField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Comma-separated; highlighted in red while screening.",
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "title",
+            "question",
+            "protocol_registration",
+            "title_abstract_mode",
+            "title_abstract_blind",
+            "full_text_mode",
+            "full_text_blind",
+            "highlight_include",
+            "highlight_exclude",
+        ]
+        widgets = {"question": forms.Textarea(attrs={"rows": 3})}
+
+
+class SourceForm(forms.ModelForm):
+    class Meta:
+        model = Source
+        fields = ["name", "arm", "date_searched", "search_string", "notes"]
+        widgets = {
+            "date_searched": forms.DateInput(attrs={"type": "date"}),
+            "search_string": forms.Textarea(attrs={"rows": 4}),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, review: Review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.review = review
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label="Username or e-mail", max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)
+
+
+class MemberRoleForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role"]

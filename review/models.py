@@ -1,0 +1,288 @@
+"""The identification side of the PRISMA pipeline: reviews, their teams, sources, imports, records.
+
+Models hold fields, choices and constraints; use cases live in `services.py`, cross-relation reads
+in `selectors.py`, and who may do what in `access.py`/`rules.py`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import OuterRef, Q, Subquery
+
+from review import keys
+
+
+class ScreeningMode(models.TextChoices):
+    SINGLE = "single", "Single reviewer"
+    DUAL = "dual", "Dual independent reviewers"
+
+
+class ReviewQuerySet(models.QuerySet):
+    def for_user(self, user) -> "ReviewQuerySet":
+        """Reviews the user is a member of, each annotated with `user_role` (their role in it)."""
+        if not user.is_authenticated:
+            return self.none()
+        role = Membership.objects.filter(review=OuterRef("pk"), user=user).values("role")[:1]
+        return self.annotate(user_role=Subquery(role)).filter(user_role__isnull=False)
+
+
+class Review(models.Model):
+    """One systematic review: its question, protocol and how each screening stage is run."""
+
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=80, unique=True)
+    question = models.TextField(blank=True, help_text="The review question (e.g. in PICO form).")
+    protocol_registration = models.CharField(
+        max_length=100, blank=True, help_text="Registration id, e.g. PROSPERO CRD42021234567."
+    )
+    title_abstract_mode = models.CharField(
+        max_length=10, choices=ScreeningMode.choices, default=ScreeningMode.DUAL
+    )
+    title_abstract_blind = models.BooleanField(
+        default=True, help_text="Reviewers do not see each other's decisions until resolved."
+    )
+    full_text_mode = models.CharField(
+        max_length=10, choices=ScreeningMode.choices, default=ScreeningMode.DUAL
+    )
+    full_text_blind = models.BooleanField(default=True)
+    highlight_include = models.JSONField(
+        default=list, blank=True, help_text="Words highlighted as signs of relevance."
+    )
+    highlight_exclude = models.JSONField(
+        default=list, blank=True, help_text="Words highlighted as signs of irrelevance."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(title_abstract_mode__in=ScreeningMode.values)
+                & Q(full_text_mode__in=ScreeningMode.values),
+                name="review_screening_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Role(models.TextChoices):
+    LEAD = "lead", "Lead"
+    REVIEWER = "reviewer", "Reviewer"
+    VIEWER = "viewer", "Viewer"
+
+
+class Membership(models.Model):
+    """A user's role in one review. Viewers read, reviewers also screen, leads also manage."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REVIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "user"], name="membership_one_per_user"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.review}"
+
+
+class Arm(models.TextChoices):
+    """Where a source sits in the PRISMA 2020 flow diagram."""
+
+    DATABASE = "database", "Database"
+    REGISTER = "register", "Register"
+    WEBSITE = "website", "Website"
+    ORGANISATION = "organisation", "Organisation"
+    CITATION = "citation", "Citation searching"
+
+
+DATABASES_AND_REGISTERS = (Arm.DATABASE, Arm.REGISTER)
+OTHER_METHODS = (Arm.WEBSITE, Arm.ORGANISATION, Arm.CITATION)
+
+
+class Source(models.Model):
+    """A place records came from: a bibliographic database, a register, or another method."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(max_length=200, help_text="e.g. MEDLINE via PubMed, Embase via Ovid.")
+    arm = models.CharField(max_length=20, choices=Arm.choices, default=Arm.DATABASE)
+    date_searched = models.DateField(null=True, blank=True)
+    search_string = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "name"], name="source_name_unique_in_review"),
+            models.CheckConstraint(condition=Q(arm__in=Arm.values), name="source_arm_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_other_method(self) -> bool:
+        return self.arm in OTHER_METHODS
+
+
+class ImportFormat(models.TextChoices):
+    RIS = "ris", "RIS"
+    BIBTEX = "bibtex", "BibTeX"
+    MEDLINE = "medline", "PubMed/MEDLINE text"
+    PUBMED_XML = "pubmed_xml", "PubMed XML"
+    ENDNOTE_XML = "endnote_xml", "EndNote XML"
+    WOS = "wos", "Web of Science text"
+    CSV = "csv", "CSV/TSV"
+    EXCEL = "excel", "Excel"
+    MANUAL = "manual", "Entered by hand"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportBatch(models.Model):
+    """One uploaded search export (or one batch of hand-entered records) from one source."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="imports")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="imports")
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=20, choices=ImportFormat.choices)
+    sha256 = models.CharField(max_length=64, blank=True)
+    record_count = models.PositiveIntegerField(
+        default=0, help_text="Entries the file held, as parsed."
+    )
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    error = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "created_at"]
+        verbose_name_plural = "import batches"
+        indexes = [models.Index(fields=["review", "sha256"], name="import_review_sha256")]
+        constraints = [
+            models.CheckConstraint(condition=Q(format__in=ImportFormat.values), name="import_format_valid"),
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.source})"
+
+
+class Removal(models.TextChoices):
+    """Why a record left before title/abstract screening, other than being a duplicate."""
+
+    AUTOMATION = "automation", "Marked as ineligible by automation tools"
+    OTHER = "other", "Removed for other reasons"
+
+
+class RecordQuerySet(models.QuerySet):
+    def for_review(self, review) -> "RecordQuerySet":
+        return self.filter(review=review)
+
+    def duplicates(self) -> "RecordQuerySet":
+        return self.filter(duplicate_of__isnull=False)
+
+    def removed(self, reason: str | None = None) -> "RecordQuerySet":
+        if reason is None:
+            return self.exclude(removed_reason="")
+        return self.filter(removed_reason=reason)
+
+    def retained(self) -> "RecordQuerySet":
+        """Records still in the review after duplicates and pre-screening removals are taken out."""
+        return self.filter(duplicate_of__isnull=True, removed_reason="")
+
+    def in_arms(self, arms) -> "RecordQuerySet":
+        return self.filter(batch__source__arm__in=arms)
+
+
+class Record(models.Model):
+    """One bibliographic record as imported, with normalised keys for matching.
+
+    Records are never deleted to de-duplicate: a duplicate points at its primary record
+    (`duplicate_of`), so every source keeps its count and the PRISMA duplicates box is a query.
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records")
+    position = models.PositiveIntegerField(default=0, help_text="Entry number within its file.")
+
+    title = models.TextField()
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    journal = models.CharField(max_length=500, blank=True)
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=50, blank=True)
+    doi = models.CharField(max_length=255, blank=True, help_text="Lower case, without URL prefix.")
+    pmid = models.CharField(max_length=20, blank=True)
+    url = models.TextField(blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=50, blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="The entry as parsed from the file.")
+
+    # Normalised keys for de-duplication and blocking (kept short so they can be indexed).
+    title_key = models.CharField(max_length=255, blank=True)
+    first_author_key = models.CharField(max_length=100, blank=True)
+
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="duplicates"
+    )
+    removed_reason = models.CharField(max_length=20, choices=Removal.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["review", "id"]
+        indexes = [
+            models.Index(fields=["review", "doi"], name="record_review_doi"),
+            models.Index(fields=["review", "pmid"], name="record_review_pmid"),
+            models.Index(fields=["review", "title_key"], name="record_review_title_key"),
+            models.Index(fields=["review", "year", "first_author_key"], name="record_review_year_author"),
+            models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate_of"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__isnull=True) | Q(year__gte=1000, year__lte=2999),
+                name="record_year_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(removed_reason="") | Q(removed_reason__in=Removal.values),
+                name="record_removed_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(duplicate_of__isnull=True) | Q(removed_reason=""),
+                name="record_duplicate_or_removed_not_both",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80]
+
+    def set_keys(self) -> None:
+        """Fill the normalised keys from the bibliographic fields (call before saving)."""
+        self.doi = keys.normalise_doi(self.doi)
+        self.pmid = keys.normalise_pmid(self.pmid)
+        self.title_key = keys.title_key(self.title)[:255]
+        self.first_author_key = keys.first_author_key(self.authors)[:100]

@@ -1,0 +1,127 @@
+"""Reads that cross relations: the review list and the dashboard's counts so far.
+
+The counts are aggregate queries over stored facts (records, stage results, retrievals,
+study links), never stored counters. `docs/architecture.md` maps each PRISMA 2020 box to them.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from analysis.models import Study, StudyReport
+from review.models import (
+    DATABASES_AND_REGISTERS,
+    ImportBatch,
+    Membership,
+    Record,
+    Removal,
+    Review,
+    Source,
+)
+from screening.models import Retrieval, RetrievalStatus, Stage, StageResult, Verdict
+
+
+def _count_subquery(queryset: QuerySet) -> Coalesce:
+    counted = queryset.order_by().values("review").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def reviews_for_user(user) -> QuerySet[Review]:
+    """The user's reviews with their role, record count and team size, in one query."""
+    return Review.objects.for_user(user).annotate(
+        record_count=_count_subquery(Record.objects.filter(review=OuterRef("pk"))),
+        member_count=_count_subquery(Membership.objects.filter(review=OuterRef("pk"))),
+    )
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    source: Source
+    records: int
+    duplicates: int
+    imports: int
+
+
+@dataclass
+class DashboardCounts:
+    """What the review has so far, stage by stage, in the PRISMA 2020 order."""
+
+    sources: list[SourceCount] = field(default_factory=list)
+    identified: dict[str, int] = field(default_factory=dict)  # per arm
+    duplicates: int = 0
+    excluded_automatic: int = 0
+    excluded_other: int = 0
+    to_screen: int = 0  # databases and registers, after removals
+    title_abstract: dict[str, int] = field(default_factory=dict)  # settled verdict → n
+    not_retrieved: int = 0
+    full_text: dict[str, int] = field(default_factory=dict)
+    studies: int = 0
+    reports: int = 0
+
+    @property
+    def identified_total(self) -> int:
+        return sum(self.identified.values())
+
+    @property
+    def screened(self) -> int:
+        return sum(self.title_abstract.values())
+
+    @property
+    def assessed(self) -> int:
+        return sum(self.full_text.values())
+
+
+def dashboard_counts(review: Review) -> DashboardCounts:
+    """Counts so far for the dashboard: six aggregate queries whatever the review's size."""
+    counts = DashboardCounts()
+    records = Record.objects.filter(review=review).order_by()
+
+    per_source = {
+        row["batch__source"]: row
+        for row in records.values("batch__source").annotate(
+            n=Count("pk"), dup=Count("pk", filter=Q(duplicate_of__isnull=False))
+        )
+    }
+    sources = Source.objects.filter(review=review).annotate(
+        import_count=_count_subquery(ImportBatch.objects.filter(source=OuterRef("pk")))
+    )
+    for source in sources:
+        row = per_source.get(source.pk, {"n": 0, "dup": 0})
+        counts.sources.append(SourceCount(source, row["n"], row["dup"], source.import_count))
+        counts.identified[source.arm] = counts.identified.get(source.arm, 0) + row["n"]
+
+    removals = records.aggregate(
+        duplicates=Count("pk", filter=Q(duplicate_of__isnull=False)),
+        automation=Count("pk", filter=Q(removed_reason=Removal.AUTOMATION)),
+        other=Count("pk", filter=Q(removed_reason=Removal.OTHER)),
+        to_screen=Count(
+            "pk",
+            filter=Q(duplicate_of__isnull=True, removed_reason="")
+            & Q(batch__source__arm__in=DATABASES_AND_REGISTERS),
+        ),
+    )
+    counts.duplicates = removals["duplicates"]
+    counts.excluded_automatic = removals["automation"]
+    counts.excluded_other = removals["other"]
+    counts.to_screen = removals["to_screen"]
+
+    results = (
+        StageResult.objects.filter(review=review, superseded_at__isnull=True)
+        .order_by()
+        .values("stage", "verdict")
+        .annotate(n=Count("pk"))
+    )
+    for row in results:
+        target = counts.title_abstract if row["stage"] == Stage.TITLE_ABSTRACT else counts.full_text
+        target[row["verdict"]] = row["n"]
+    for verdict in (Verdict.INCLUDE, Verdict.EXCLUDE):
+        counts.title_abstract.setdefault(verdict, 0)
+        counts.full_text.setdefault(verdict, 0)
+
+    counts.not_retrieved = Retrieval.objects.filter(
+        review=review, status=RetrievalStatus.NOT_RETRIEVED
+    ).count()
+    counts.studies = Study.objects.filter(review=review, reports__isnull=False).distinct().count()
+    counts.reports = StudyReport.objects.filter(study__review=review).count()
+    return counts

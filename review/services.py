@@ -1,0 +1,169 @@
+"""Use cases that change a review: create it, manage its team and sources, add records.
+
+Each service takes keyword-only arguments, validates first, then writes in one transaction.
+"""
+
+import hashlib
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from review.models import (
+    ImportBatch,
+    ImportFormat,
+    ImportStatus,
+    Membership,
+    Record,
+    Review,
+    Role,
+    Source,
+)
+from screening.models import ExclusionReason
+
+# The reasons most reviews start from (Covidence's defaults, in PICO order); leads edit them.
+DEFAULT_EXCLUSION_REASONS = (
+    "Wrong patient population",
+    "Wrong intervention",
+    "Wrong comparator",
+    "Wrong outcomes",
+    "Wrong study design",
+    "Wrong setting",
+    "Duplicate report",
+    "Full text not available in a language the team reads",
+)
+
+
+def unique_review_slug(title: str) -> str:
+    """A slug for the title that no review has yet and that is never all digits."""
+    base = slugify(title)[:70] or "review"
+    if base.isdigit():
+        base = f"review-{base}"
+    slug, n = base, 2
+    while Review.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def review_create(*, title: str, lead, slug: str = "", **settings) -> Review:
+    """Create a review with `lead` as its lead and the default exclusion reasons."""
+    review = Review(title=title, slug=slug or unique_review_slug(title), created_by=lead, **settings)
+    review.full_clean()
+    review.save()
+    Membership.objects.create(review=review, user=lead, role=Role.LEAD)
+    ExclusionReason.objects.bulk_create(
+        ExclusionReason(review=review, label=label, position=i)
+        for i, label in enumerate(DEFAULT_EXCLUSION_REASONS, start=1)
+    )
+    return review
+
+
+def review_update(*, review: Review, **fields) -> Review:
+    for name, value in fields.items():
+        setattr(review, name, value)
+    review.full_clean()
+    review.save(update_fields=list(fields))
+    return review
+
+
+def _ensure_a_lead_remains(review: Review, *, without: Membership) -> None:
+    leads = review.memberships.filter(role=Role.LEAD).exclude(pk=without.pk)
+    if not leads.exists():
+        raise ValidationError("A review needs at least one lead: make someone else lead first.")
+
+
+@transaction.atomic
+def membership_add(*, review: Review, username: str, role: str) -> Membership:
+    """Add an existing user, found by username or e-mail, to the review's team."""
+    User = get_user_model()
+    user = (
+        User.objects.filter(username__iexact=username).first()
+        or User.objects.filter(email__iexact=username).first()
+    )
+    if user is None:
+        raise ValidationError(f'No user with the username or e-mail "{username}".')
+    if review.memberships.filter(user=user).exists():
+        raise ValidationError(f"{user.username} is already in the team.")
+    membership = Membership(review=review, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str) -> Membership:
+    # Lock the team's lead rows so two leads demoting each other at once cannot leave none.
+    list(Membership.objects.select_for_update().filter(review=membership.review, role=Role.LEAD))
+    if membership.role == Role.LEAD and role != Role.LEAD:
+        _ensure_a_lead_remains(membership.review, without=membership)
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    list(Membership.objects.select_for_update().filter(review=membership.review, role=Role.LEAD))
+    if membership.role == Role.LEAD:
+        _ensure_a_lead_remains(membership.review, without=membership)
+    membership.delete()
+
+
+def source_create(*, review: Review, **fields) -> Source:
+    source = Source(review=review, **fields)
+    source.full_clean()
+    source.save()
+    return source
+
+
+@transaction.atomic
+def records_add(
+    *,
+    review: Review,
+    source: Source,
+    entries: Iterable[dict],
+    filename: str,
+    format: str = ImportFormat.MANUAL,
+    content: bytes = b"",
+    user=None,
+) -> ImportBatch:
+    """Store parsed entries (dicts of Record fields) as one import batch: all of them or none.
+
+    Every entry is validated before anything is written; an invalid one raises a
+    ValidationError naming its position (1-based) in `filename`.
+    """
+    if source.review_id != review.pk:
+        raise ValidationError(f'The source "{source}" belongs to another review.')
+    records = []
+    for position, entry in enumerate(entries, start=1):
+        record = Record(review=review, position=position, **entry)
+        record.set_keys()
+        try:
+            record.full_clean(exclude=["review", "batch"])
+        except ValidationError as error:
+            raise ValidationError(f"{filename}, entry {position}: {_describe(error)}") from error
+        records.append(record)
+    batch = ImportBatch.objects.create(
+        review=review,
+        source=source,
+        filename=filename,
+        format=format,
+        sha256=hashlib.sha256(content).hexdigest() if content else "",
+        record_count=len(records),
+        status=ImportStatus.DONE,
+        uploaded_by=user,
+    )
+    for record in records:
+        record.batch = batch
+    Record.objects.bulk_create(records, batch_size=1000)
+    return batch
+
+
+def _describe(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+    return " ".join(error.messages)

@@ -1,0 +1,126 @@
+"""HTML pages of the identification side. Each view: authorise, parse, call one service, render."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from review import selectors, services
+from review.access import abilities, review_for_user
+from review.forms import MemberAddForm, MemberRoleForm, ReviewForm, SourceForm
+
+
+def review_list(request):
+    reviews = selectors.reviews_for_user(request.user)
+    return render(request, "review/list.html", {"reviews": reviews})
+
+
+@require_http_methods(["GET", "POST"])
+def review_create(request):
+    form = ReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        review = services.review_create(lead=request.user, **form.cleaned_data)
+        messages.success(request, f"Review “{review.title}” created. Add its sources next.")
+        return redirect("review:dashboard", slug=review.slug)
+    return render(request, "review/review_form.html", {"form": form, "creating": True})
+
+
+def review_dashboard(request, slug):
+    review = review_for_user(request.user, slug)
+    context = {
+        "review": review,
+        "can": abilities(request.user, review),
+        "counts": selectors.dashboard_counts(review),
+        "imports": review.imports.select_related("source", "uploaded_by").order_by("-created_at"),
+    }
+    return render(request, "review/dashboard.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def review_settings(request, slug):
+    review = review_for_user(request.user, slug, need="manage")
+    form = ReviewForm(request.POST or None, instance=review)
+    if request.method == "POST" and form.is_valid():
+        services.review_update(review=review, **form.cleaned_data)
+        messages.success(request, "Settings saved.")
+        return redirect("review:dashboard", slug=review.slug)
+    return render(request, "review/review_form.html", {"form": form, "review": review})
+
+
+@require_http_methods(["GET", "POST"])
+def source_create(request, slug):
+    review = review_for_user(request.user, slug, need="manage")
+    form = SourceForm(request.POST or None, review=review)
+    if request.method == "POST" and form.is_valid():
+        source = services.source_create(review=review, **form.cleaned_data)
+        messages.success(request, f"Source “{source.name}” added.")
+        return redirect("review:dashboard", slug=review.slug)
+    return render(request, "review/source_form.html", {"form": form, "review": review})
+
+
+def team(request, slug):
+    review = review_for_user(request.user, slug)
+    return _render_team(request, review, MemberAddForm())
+
+
+@require_POST
+def member_add(request, slug):
+    review = review_for_user(request.user, slug, need="manage")
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = services.membership_add(review=review, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("username", error)
+        else:
+            messages.success(request, f"{membership.user.username} joined as {membership.role}.")
+            return redirect("review:team", slug=review.slug)
+    return _render_team(request, review, form, status=400)
+
+
+@require_POST
+def member_role(request, slug, member_id):
+    review = review_for_user(request.user, slug, need="manage")
+    membership = get_object_or_404(review.memberships.select_related("user"), pk=member_id)
+    form = MemberRoleForm(request.POST, instance=membership)
+    error = None
+    if form.is_valid():
+        try:
+            services.membership_set_role(membership=membership, role=form.cleaned_data["role"])
+        except ValidationError as e:
+            error = " ".join(e.messages)
+            membership.refresh_from_db()
+    else:
+        error = "Choose lead, reviewer or viewer."
+        membership.refresh_from_db()
+    if request.htmx:
+        context = {"review": review, "m": membership, "can": abilities(request.user, review),
+                   "row_error": error, "roles": MemberRoleForm.base_fields["role"].choices}
+        return render(request, "review/team.html#member-row", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    return redirect("review:team", slug=review.slug)
+
+
+@require_POST
+def member_remove(request, slug, member_id):
+    review = review_for_user(request.user, slug, need="manage")
+    membership = get_object_or_404(review.memberships.select_related("user"), pk=member_id)
+    try:
+        services.membership_remove(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{membership.user.username} left the team.")
+    return redirect("review:team", slug=review.slug)
+
+
+def _render_team(request, review, form, status=200):
+    context = {
+        "review": review,
+        "can": abilities(request.user, review),
+        "members": review.memberships.select_related("user").order_by("user__username"),
+        "form": form,
+        "roles": MemberRoleForm.base_fields["role"].choices,
+    }
+    return render(request, "review/team.html", context, status=status)

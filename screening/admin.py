@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from screening.models import ExclusionReason, Retrieval, ScreeningDecision, StageResult
+
+
+@admin.register(ExclusionReason)
+class ExclusionReasonAdmin(admin.ModelAdmin):
+    list_display = ["label", "review", "position", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["label", "review__title"]
+
+
+@admin.register(ScreeningDecision)
+class ScreeningDecisionAdmin(admin.ModelAdmin):
+    list_display = ["record", "stage", "reviewer", "verdict", "reason", "created_at", "superseded_at"]
+    list_filter = ["stage", "verdict"]
+    raw_id_fields = ["review", "record", "reviewer", "reason"]
+
+
+@admin.register(StageResult)
+class StageResultAdmin(admin.ModelAdmin):
+    list_display = ["record", "stage", "verdict", "method", "reason", "created_at", "superseded_at"]
+    list_filter = ["stage", "verdict", "method"]
+    raw_id_fields = ["review", "record", "decided_by", "reason"]
+
+
+@admin.register(Retrieval)
+class RetrievalAdmin(admin.ModelAdmin):
+    list_display = ["record", "status", "updated_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["review", "record", "updated_by"]

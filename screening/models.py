@@ -1,0 +1,186 @@
+"""Screening and eligibility facts: votes, settled stage results, full-text retrieval.
+
+Everything here is a stored fact from which PRISMA counts are queries:
+- `ScreeningDecision`: one reviewer's vote on one record at one stage. Append-only: a changed
+  vote supersedes the old row (`superseded_at` set), so the history is the audit trail.
+- `StageResult`: the settled outcome of a record at a stage (one reviewer's vote in single mode,
+  two agreeing votes or a resolved conflict in dual mode, or an automated exclusion). Also
+  append-only, with at most one current row per record and stage.
+- `Retrieval`: what happened when the full text of a record that passed title/abstract
+  screening was sought (retrieved, with a file or URL, or not retrieved, with why).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Stage(models.TextChoices):
+    TITLE_ABSTRACT = "title_abstract", "Title/abstract screening"
+    FULL_TEXT = "full_text", "Full-text eligibility"
+
+
+class Verdict(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+    MAYBE = "maybe", "Maybe"
+
+
+class ExclusionReason(models.Model):
+    """One of a review's shared reasons for excluding a report ("Wrong population", …)."""
+
+    review = models.ForeignKey(
+        "review.Review", on_delete=models.CASCADE, related_name="exclusion_reasons"
+    )
+    label = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["review", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "label"], name="reason_label_unique_in_review"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ScreeningDecision(models.Model):
+    """One reviewer's vote on one record at one stage; never edited, only superseded."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="screening_decisions"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="screening_decisions"
+    )
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    reason = models.ForeignKey(
+        ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["review", "stage", "reviewer"], name="decision_review_stage_user"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"],
+                condition=Q(superseded_at__isnull=True),
+                name="decision_one_current_per_reviewer",
+            ),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="decision_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=Verdict.values), name="decision_verdict_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__isnull=True) | Q(verdict=Verdict.EXCLUDE),
+                name="decision_reason_only_for_exclude",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer}: {self.verdict} ({self.stage}) on record {self.record_id}"
+
+
+class ResultMethod(models.TextChoices):
+    SINGLE = "single", "Single reviewer"
+    AGREEMENT = "agreement", "Two reviewers agreed"
+    RESOLUTION = "resolution", "Conflict resolved"
+    AUTOMATION = "automation", "Excluded by automation"
+
+
+class StageResult(models.Model):
+    """The settled outcome of a record at a stage: what PRISMA counts."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="stage_results"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    verdict = models.CharField(
+        max_length=10,
+        choices=[(Verdict.INCLUDE, "Include"), (Verdict.EXCLUDE, "Exclude")],
+        help_text="A 'maybe' moves a record on, so it settles as include.",
+    )
+    reason = models.ForeignKey(
+        ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    method = models.CharField(max_length=20, choices=ResultMethod.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who resolved the conflict (empty when reviewers' votes settled it).",
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["review", "stage", "verdict"], name="result_review_stage_verdict")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage"],
+                condition=Q(superseded_at__isnull=True),
+                name="result_one_current_per_stage",
+            ),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="result_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(verdict__in=[Verdict.INCLUDE, Verdict.EXCLUDE]),
+                name="result_verdict_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=ResultMethod.values), name="result_method_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__isnull=True) | Q(verdict=Verdict.EXCLUDE),
+                name="result_reason_only_for_exclude",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id}: {self.verdict} at {self.stage} ({self.method})"
+
+
+class RetrievalStatus(models.TextChoices):
+    RETRIEVED = "retrieved", "Retrieved"
+    NOT_RETRIEVED = "not_retrieved", "Not retrieved"
+
+
+class Retrieval(models.Model):
+    """The full text of a record sought for retrieval (PRISMA's "reports sought")."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.OneToOneField(
+        "review.Record", on_delete=models.CASCADE, related_name="retrieval"
+    )
+    status = models.CharField(max_length=20, choices=RetrievalStatus.choices)
+    file = models.FileField(upload_to="fulltext/%Y/%m/", blank=True)
+    url = models.TextField(blank=True)
+    not_retrieved_reason = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["review", "status"], name="retrieval_review_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=RetrievalStatus.values), name="retrieval_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id}: {self.status}"
