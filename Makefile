@@ -7,7 +7,7 @@ PIP     := $(PY) -m pip --disable-pip-version-check -q
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
-.PHONY: run test bench lint venv deps dev-deps migrate demo clean
+.PHONY: run test bench lint venv deps dev-deps bench-deps clean
 
 ## Create the virtual environment with a Python >= 3.12 (recreated if it is older).
 venv: $(VENV)/.python-ok
@@ -44,9 +44,14 @@ run: deps
 test: dev-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Run the benchmarks in bench/ and print their tables.
-bench: dev-deps
-	$(PY) -m bench
+bench-deps: $(VENV)/.bench-deps
+$(VENV)/.bench-deps: $(VENV)/.dev-deps requirements-bench.txt
+	$(PIP) install -r requirements-bench.txt
+	@touch $@
+
+## Run the benchmarks in bench/ and print their tables (BENCH="name ..." picks some).
+bench: bench-deps
+	DEBUG=true $(PY) -m bench $(BENCH)
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .

@@ -18,7 +18,9 @@ class Study(models.Model):
         ordering = ["review", "label"]
         verbose_name_plural = "studies"
         constraints = [
-            models.UniqueConstraint(fields=["review", "label"], name="study_label_unique_in_review"),
+            models.UniqueConstraint(
+                fields=["review", "label"], name="study_label_unique_in_review"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from review.models import Review
+from review.rules import role_of
 
 NEEDS = ("view", "screen", "manage")
 
@@ -47,7 +48,7 @@ def review_for_user(user, slug_or_id: str | int, *, need: str = "view") -> Revie
 
 def abilities(user, review: Review) -> Abilities:
     return Abilities(
-        role=getattr(review, "user_role", None) or "",
+        role=role_of(user, review) or "",
         can_screen=rules.test_rule("review.screen", user, review),
         can_manage=rules.test_rule("review.manage", user, review),
     )

@@ -34,7 +34,15 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["filename", "review", "source", "format", "record_count", "status", "created_at"]
+    list_display = [
+        "filename",
+        "review",
+        "source",
+        "format",
+        "record_count",
+        "status",
+        "created_at",
+    ]
     list_filter = ["format", "status"]
     search_fields = ["filename", "sha256"]
     raw_id_fields = ["review", "source", "uploaded_by"]

@@ -70,15 +70,16 @@ def demo_load() -> DemoResult:
             lead=users["lead"],
             title="The rodent object-in-context task (demo: Sep et al. 2021)",
             question=(
-                "Which variables influence memory performance in the rodent object-in-context "
-                "task?"
+                "Which variables influence memory performance in the rodent object-in-context task?"
             ),
             protocol_registration="",
             highlight_include=["object-in-context", "context", "recognition memory", "rat", "mice"],
             highlight_exclude=["human", "patients", "review"],
         )
     for username, (_password, role) in DEMO_USERS.items():
-        Membership.objects.update_or_create(review=review, user=users[username], defaults={"role": role})
+        Membership.objects.update_or_create(
+            review=review, user=users[username], defaults={"role": role}
+        )
 
     source, _ = Source.objects.get_or_create(
         review=review,

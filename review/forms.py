@@ -1,6 +1,6 @@
 from django import forms
 
-from review.models import Membership, Review, Role, Source
+from review.models import Review, Role, Source
 
 
 class WordListField(forms.CharField):
@@ -59,13 +59,23 @@ class SourceForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.review = review
 
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if (
+            self.instance.review.sources.filter(name__iexact=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(f"This review already has a source named “{name}”.")
+        return name
+
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(label="Username or e-mail", max_length=254)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.REVIEWER)
 
 
-class MemberRoleForm(forms.ModelForm):
-    class Meta:
-        model = Membership
-        fields = ["role"]
+class MemberRoleForm(forms.Form):
+    # A plain form: a ModelForm would write the new role onto the membership while
+    # validating, before the service has checked that a lead remains.
+    role = forms.ChoiceField(choices=Role.choices)

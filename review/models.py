@@ -5,6 +5,7 @@ in `selectors.py`, and who may do what in `access.py`/`rules.py`.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import OuterRef, Q, Subquery
 
@@ -168,7 +169,9 @@ class ImportBatch(models.Model):
     record_count = models.PositiveIntegerField(
         default=0, help_text="Entries the file held, as parsed."
     )
-    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
     error = models.TextField(blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -180,8 +183,12 @@ class ImportBatch(models.Model):
         verbose_name_plural = "import batches"
         indexes = [models.Index(fields=["review", "sha256"], name="import_review_sha256")]
         constraints = [
-            models.CheckConstraint(condition=Q(format__in=ImportFormat.values), name="import_format_valid"),
-            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="import_status_valid"),
+            models.CheckConstraint(
+                condition=Q(format__in=ImportFormat.values), name="import_format_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ImportStatus.values), name="import_status_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,7 +236,9 @@ class Record(models.Model):
     title = models.TextField()
     abstract = models.TextField(blank=True)
     authors = models.JSONField(default=list, blank=True)
-    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    year = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1000), MaxValueValidator(2999)]
+    )
     journal = models.CharField(max_length=500, blank=True)
     volume = models.CharField(max_length=50, blank=True)
     issue = models.CharField(max_length=50, blank=True)
@@ -259,13 +268,16 @@ class Record(models.Model):
             models.Index(fields=["review", "doi"], name="record_review_doi"),
             models.Index(fields=["review", "pmid"], name="record_review_pmid"),
             models.Index(fields=["review", "title_key"], name="record_review_title_key"),
-            models.Index(fields=["review", "year", "first_author_key"], name="record_review_year_author"),
+            models.Index(
+                fields=["review", "year", "first_author_key"], name="record_review_year_author"
+            ),
             models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate_of"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1000, year__lte=2999),
                 name="record_year_plausible",
+                violation_error_message="The year must be between 1000 and 2999.",
             ),
             models.CheckConstraint(
                 condition=Q(removed_reason="") | Q(removed_reason__in=Removal.values),

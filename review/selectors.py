@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from analysis.models import Study, StudyReport
+from analysis.models import StudyReport
 from review.models import (
     DATABASES_AND_REGISTERS,
     ImportBatch,
@@ -122,6 +122,8 @@ def dashboard_counts(review: Review) -> DashboardCounts:
     counts.not_retrieved = Retrieval.objects.filter(
         review=review, status=RetrievalStatus.NOT_RETRIEVED
     ).count()
-    counts.studies = Study.objects.filter(review=review, reports__isnull=False).distinct().count()
-    counts.reports = StudyReport.objects.filter(study__review=review).count()
+    included = StudyReport.objects.filter(study__review=review).aggregate(
+        reports=Count("pk"), studies=Count("study", distinct=True)
+    )
+    counts.studies, counts.reports = included["studies"], included["reports"]
     return counts

@@ -50,7 +50,9 @@ def unique_review_slug(title: str) -> str:
 @transaction.atomic
 def review_create(*, title: str, lead, slug: str = "", **settings) -> Review:
     """Create a review with `lead` as its lead and the default exclusion reasons."""
-    review = Review(title=title, slug=slug or unique_review_slug(title), created_by=lead, **settings)
+    review = Review(
+        title=title, slug=slug or unique_review_slug(title), created_by=lead, **settings
+    )
     review.full_clean()
     review.save()
     Membership.objects.create(review=review, user=lead, role=Role.LEAD)
@@ -165,5 +167,8 @@ def records_add(
 
 def _describe(error: ValidationError) -> str:
     if hasattr(error, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+        return "; ".join(
+            " ".join(msgs) if field == "__all__" else f"{field}: {' '.join(msgs)}"
+            for field, msgs in error.message_dict.items()
+        )
     return " ".join(error.messages)

@@ -13,5 +13,9 @@ urlpatterns = [
     path("reviews/<slug:slug>/team/", views.team, name="team"),
     path("reviews/<slug:slug>/team/add/", views.member_add, name="member-add"),
     path("reviews/<slug:slug>/team/<int:member_id>/role/", views.member_role, name="member-role"),
-    path("reviews/<slug:slug>/team/<int:member_id>/remove/", views.member_remove, name="member-remove"),
+    path(
+        "reviews/<slug:slug>/team/<int:member_id>/remove/",
+        views.member_remove,
+        name="member-remove",
+    ),
 ]

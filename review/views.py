@@ -52,9 +52,13 @@ def source_create(request, slug):
     review = review_for_user(request.user, slug, need="manage")
     form = SourceForm(request.POST or None, review=review)
     if request.method == "POST" and form.is_valid():
-        source = services.source_create(review=review, **form.cleaned_data)
-        messages.success(request, f"Source “{source.name}” added.")
-        return redirect("review:dashboard", slug=review.slug)
+        try:
+            source = services.source_create(review=review, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Source “{source.name}” added.")
+            return redirect("review:dashboard", slug=review.slug)
     return render(request, "review/source_form.html", {"form": form, "review": review})
 
 
@@ -82,7 +86,7 @@ def member_add(request, slug):
 def member_role(request, slug, member_id):
     review = review_for_user(request.user, slug, need="manage")
     membership = get_object_or_404(review.memberships.select_related("user"), pk=member_id)
-    form = MemberRoleForm(request.POST, instance=membership)
+    form = MemberRoleForm(request.POST)
     error = None
     if form.is_valid():
         try:
@@ -92,11 +96,16 @@ def member_role(request, slug, member_id):
             membership.refresh_from_db()
     else:
         error = "Choose lead, reviewer or viewer."
-        membership.refresh_from_db()
     if request.htmx:
-        context = {"review": review, "m": membership, "can": abilities(request.user, review),
-                   "row_error": error, "roles": MemberRoleForm.base_fields["role"].choices}
-        return render(request, "review/team.html#member-row", context, status=400 if error else 200)
+        context = {
+            "review": review,
+            "m": membership,
+            "can": abilities(request.user, review),
+            "row_error": error,
+            "roles": MemberRoleForm.base_fields["role"].choices,
+        }
+        # htmx swaps only 2xx responses, so the row comes back with its error shown in it.
+        return render(request, "review/team.html#member-row", context)
     if error:
         messages.error(request, error)
     return redirect("review:team", slug=review.slug)

@@ -12,7 +12,15 @@ class ExclusionReasonAdmin(admin.ModelAdmin):
 
 @admin.register(ScreeningDecision)
 class ScreeningDecisionAdmin(admin.ModelAdmin):
-    list_display = ["record", "stage", "reviewer", "verdict", "reason", "created_at", "superseded_at"]
+    list_display = [
+        "record",
+        "stage",
+        "reviewer",
+        "verdict",
+        "reason",
+        "created_at",
+        "superseded_at",
+    ]
     list_filter = ["stage", "verdict"]
     raw_id_fields = ["review", "record", "reviewer", "reason"]
 

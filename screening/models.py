@@ -39,7 +39,9 @@ class ExclusionReason(models.Model):
     class Meta:
         ordering = ["review", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["review", "label"], name="reason_label_unique_in_review"),
+            models.UniqueConstraint(
+                fields=["review", "label"], name="reason_label_unique_in_review"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -76,7 +78,9 @@ class ScreeningDecision(models.Model):
                 condition=Q(superseded_at__isnull=True),
                 name="decision_one_current_per_reviewer",
             ),
-            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="decision_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="decision_stage_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(verdict__in=Verdict.values), name="decision_verdict_valid"
             ),
@@ -128,7 +132,9 @@ class StageResult(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["review", "stage", "verdict"], name="result_review_stage_verdict")]
+        indexes = [
+            models.Index(fields=["review", "stage", "verdict"], name="result_review_stage_verdict")
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["record", "stage"],

@@ -8,8 +8,8 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 
-from config.settings import *  # noqa: E402, F403
-from config.settings import STORAGES  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
@@ -17,3 +17,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = BASE_DIR / "media-test"  # noqa: F405
+SECURE_SSL_REDIRECT = False  # the test client and live server speak plain HTTP
+WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic, as in development
+WHITENOISE_AUTOREFRESH = True

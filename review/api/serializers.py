@@ -34,8 +34,16 @@ class SourceSerializer(serializers.ModelSerializer):
 class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
-        fields = ["id", "source", "filename", "format", "sha256", "record_count", "status",
-                  "created_at"]
+        fields = [
+            "id",
+            "source",
+            "filename",
+            "format",
+            "sha256",
+            "record_count",
+            "status",
+            "created_at",
+        ]
 
 
 class RecordSerializer(serializers.ModelSerializer):
@@ -44,7 +52,23 @@ class RecordSerializer(serializers.ModelSerializer):
     class Meta:
         model = Record
         fields = [
-            "id", "source", "batch", "position", "title", "abstract", "authors", "year",
-            "journal", "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "language",
-            "duplicate_of", "removed_reason",
+            "id",
+            "source",
+            "batch",
+            "position",
+            "title",
+            "abstract",
+            "authors",
+            "year",
+            "journal",
+            "volume",
+            "issue",
+            "pages",
+            "doi",
+            "pmid",
+            "url",
+            "keywords",
+            "language",
+            "duplicate_of",
+            "removed_reason",
         ]
