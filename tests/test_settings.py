@@ -1,0 +1,90 @@
+"""config.settings reads the environment: each case imports it afresh in a subprocess."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "workbench.example.org",
+}
+IGNORED = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+
+PROBE = """
+import json
+from config import settings as s
+db = s.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "user": db.get("USER", ""), "options": db.get("OPTIONS", {}), "debug": s.DEBUG,
+    "hosts": s.ALLOWED_HOSTS, "static": s.STORAGES["staticfiles"]["BACKEND"],
+    "upload": s.IMPORT_MAX_UPLOAD_BYTES, "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
+}))
+"""
+
+
+def run(code_or_args, **env_overrides):
+    env = {k: v for k, v in os.environ.items() if k not in IGNORED}
+    env.update(env_overrides)
+    args = code_or_args if isinstance(code_or_args, list) else ["-c", code_or_args]
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def probe(**env):
+    result = run(PROBE, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_default_is_sqlite_in_the_project_folder_tuned_for_concurrent_writers():
+    s = probe(**PRODUCTION)
+    assert s["engine"] == "django.db.backends.sqlite3"
+    assert s["name"] == str(ROOT / "db.sqlite3")
+    assert s["options"]["transaction_mode"] == "IMMEDIATE"
+    assert "busy_timeout" in s["options"]["init_command"]
+
+
+def test_database_url_switches_to_postgresql():
+    s = probe(**PRODUCTION, DATABASE_URL="postgres://postgres@127.0.0.1:5432/test")
+    assert s["engine"] == "django.db.backends.postgresql"
+    assert (s["name"], s["host"], s["user"]) == ("test", "127.0.0.1", "postgres")
+    assert s["options"] == {}
+
+
+def test_production_needs_a_secret_key():
+    result = run(PROBE, DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set in the environment when DEBUG is off." in result.stderr
+
+
+def test_debug_mode_works_with_no_configuration():
+    s = probe(DEBUG="true")
+    assert s["debug"] is True
+    assert "127.0.0.1" in s["hosts"]
+    assert s["static"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
+    assert s["ssl_redirect"] is False
+
+
+def test_production_serves_hashed_static_files_over_https():
+    s = probe(**PRODUCTION)
+    assert s["debug"] is False and s["hosts"] == ["workbench.example.org"]
+    assert s["static"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    assert s["ssl_redirect"] is True
+
+
+def test_upload_limit_comes_from_the_environment():
+    assert probe(**PRODUCTION)["upload"] == 200 * 1024 * 1024
+    assert probe(**PRODUCTION, IMPORT_MAX_UPLOAD_MB="5")["upload"] == 5 * 1024 * 1024
+
+
+def test_check_deploy_passes_without_warnings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
