@@ -1,6 +1,7 @@
 from django import forms
 
 from review.models import Review, Role, Source
+from review.services import DEFAULT_EXCLUSION_REASONS
 
 
 class WordListField(forms.CharField):
@@ -17,6 +18,17 @@ class WordListField(forms.CharField):
         return list(dict.fromkeys(w for w in words if w))
 
 
+class LineListField(WordListField):
+    """One item per line."""
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = forms.CharField.to_python(self, value) or ""
+        return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
 class ReviewForm(forms.ModelForm):
     highlight_include = WordListField(
         required=False,
@@ -27,6 +39,12 @@ class ReviewForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Comma-separated; highlighted in red while screening.",
+    )
+    exclusion_reasons = LineListField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="One per line, in the order reviewers pick them (keys 1–9). A reason removed "
+        "here stays on the decisions that cite it.",
     )
 
     class Meta:
@@ -43,6 +61,14 @@ class ReviewForm(forms.ModelForm):
             "highlight_exclude",
         ]
         widgets = {"question": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            active = self.instance.exclusion_reasons.filter(is_active=True)
+            self.initial["exclusion_reasons"] = [r.label for r in active]
+        else:
+            self.initial["exclusion_reasons"] = list(DEFAULT_EXCLUSION_REASONS)
 
 
 class SourceForm(forms.ModelForm):

@@ -36,20 +36,35 @@ class Review(models.Model):
         max_length=100, blank=True, help_text="Registration id, e.g. PROSPERO CRD42021234567."
     )
     title_abstract_mode = models.CharField(
-        max_length=10, choices=ScreeningMode.choices, default=ScreeningMode.DUAL
+        "title/abstract screening",
+        max_length=10,
+        choices=ScreeningMode.choices,
+        default=ScreeningMode.DUAL,
     )
     title_abstract_blind = models.BooleanField(
-        default=True, help_text="Reviewers do not see each other's decisions until resolved."
+        "blind title/abstract screening",
+        default=True,
+        help_text="Reviewers do not see each other's decisions until resolved.",
     )
     full_text_mode = models.CharField(
-        max_length=10, choices=ScreeningMode.choices, default=ScreeningMode.DUAL
+        "full-text eligibility",
+        max_length=10,
+        choices=ScreeningMode.choices,
+        default=ScreeningMode.DUAL,
     )
-    full_text_blind = models.BooleanField(default=True)
+    full_text_blind = models.BooleanField(
+        "blind full-text eligibility",
+        default=True,
+        help_text="Reviewers do not see each other's decisions until resolved.",
+    )
     highlight_include = models.JSONField(
-        default=list, blank=True, help_text="Words highlighted as signs of relevance."
+        "include keywords", default=list, blank=True, help_text="Highlighted as signs of relevance."
     )
     highlight_exclude = models.JSONField(
-        default=list, blank=True, help_text="Words highlighted as signs of irrelevance."
+        "exclude keywords",
+        default=list,
+        blank=True,
+        help_text="Highlighted as signs of irrelevance.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

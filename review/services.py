@@ -48,27 +48,53 @@ def unique_review_slug(title: str) -> str:
 
 
 @transaction.atomic
-def review_create(*, title: str, lead, slug: str = "", **settings) -> Review:
-    """Create a review with `lead` as its lead and the default exclusion reasons."""
+def review_create(
+    *, title: str, lead, slug: str = "", exclusion_reasons: list[str] | None = None, **settings
+) -> Review:
+    """Create a review with `lead` as its lead; its exclusion reasons default to the usual list."""
     review = Review(
         title=title, slug=slug or unique_review_slug(title), created_by=lead, **settings
     )
     review.full_clean()
     review.save()
     Membership.objects.create(review=review, user=lead, role=Role.LEAD)
-    ExclusionReason.objects.bulk_create(
-        ExclusionReason(review=review, label=label, position=i)
-        for i, label in enumerate(DEFAULT_EXCLUSION_REASONS, start=1)
-    )
+    exclusion_reasons_set(review=review, labels=exclusion_reasons or DEFAULT_EXCLUSION_REASONS)
     return review
 
 
-def review_update(*, review: Review, **fields) -> Review:
+@transaction.atomic
+def review_update(
+    *, review: Review, exclusion_reasons: list[str] | None = None, **fields
+) -> Review:
     for name, value in fields.items():
         setattr(review, name, value)
     review.full_clean()
     review.save(update_fields=list(fields))
+    if exclusion_reasons is not None:
+        exclusion_reasons_set(review=review, labels=exclusion_reasons)
     return review
+
+
+@transaction.atomic
+def exclusion_reasons_set(*, review: Review, labels) -> list[ExclusionReason]:
+    """Make `labels` the review's active exclusion reasons, in that order.
+
+    A reason left out is deactivated, never deleted, because decisions may cite it; a label
+    given again is reactivated. Labels match case-insensitively.
+    """
+    labels = list(dict.fromkeys(label.strip() for label in labels if label.strip()))
+    existing = {r.label.casefold(): r for r in review.exclusion_reasons.all()}
+    active = []
+    for position, label in enumerate(labels, start=1):
+        reason = existing.pop(label.casefold(), None) or ExclusionReason(review=review)
+        reason.label, reason.position, reason.is_active = label, position, True
+        reason.save()
+        active.append(reason)
+    for reason in existing.values():
+        if reason.is_active:
+            reason.is_active = False
+            reason.save(update_fields=["is_active"])
+    return active
 
 
 def _ensure_a_lead_remains(review: Review, *, without: Membership) -> None:

@@ -1,5 +1,7 @@
 """HTML pages of the identification side. Each view: authorise, parse, call one service, render."""
 
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,12 +41,15 @@ def review_dashboard(request, slug):
 @require_http_methods(["GET", "POST"])
 def review_settings(request, slug):
     review = review_for_user(request.user, slug, need="manage")
-    form = ReviewForm(request.POST or None, instance=review)
+    # The form validates a copy: a ModelForm writes cleaned values onto its instance, and the
+    # page header must keep showing the saved review when the form has errors.
+    form = ReviewForm(request.POST or None, instance=copy.copy(review))
     if request.method == "POST" and form.is_valid():
         services.review_update(review=review, **form.cleaned_data)
         messages.success(request, "Settings saved.")
         return redirect("review:dashboard", slug=review.slug)
-    return render(request, "review/review_form.html", {"form": form, "review": review})
+    context = {"form": form, "review": review, "can": abilities(request.user, review)}
+    return render(request, "review/review_form.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -103,3 +103,25 @@ def test_records_cannot_be_added_through_another_reviews_source(review):
         services.records_add(
             review=review, source=foreign, filename="x.ris", entries=[{"title": "t"}]
         )
+
+
+def test_exclusion_reasons_are_reordered_deactivated_and_reactivated(review, lead):
+    services.exclusion_reasons_set(review=review, labels=["Wrong population", "Wrong design"])
+    services.exclusion_reasons_set(review=review, labels=["Wrong design", "Animal study"])
+    reasons = {r.label: (r.position, r.is_active) for r in review.exclusion_reasons.all()}
+    assert reasons == {
+        "Wrong design": (1, True),
+        "Animal study": (2, True),
+        "Wrong population": (1, False),
+    }
+    services.exclusion_reasons_set(review=review, labels=["wrong POPULATION"])
+    reason = review.exclusion_reasons.get(label="wrong POPULATION")
+    assert (reason.position, reason.is_active) == (1, True)
+    assert review.exclusion_reasons.filter(is_active=True).count() == 1
+
+
+def test_a_review_can_start_with_its_own_reasons():
+    review = services.review_create(
+        title="t", lead=factories.UserFactory(), exclusion_reasons=["Not an RCT", "Not an RCT"]
+    )
+    assert list(review.exclusion_reasons.values_list("label", flat=True)) == ["Not an RCT"]

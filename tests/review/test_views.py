@@ -206,3 +206,29 @@ def test_static_css_is_local(client, lead):
     html = client.get(reverse("review:list")).content.decode()
     assert "/static/css/app.css" in html
     assert "https://" not in html and "http://" not in html.replace('xmlns="http://', "")
+
+
+def test_settings_edit_exclusion_reasons_one_per_line(client, review, lead):
+    client.force_login(lead)
+    url = reverse("review:settings", args=[review.slug])
+    assert "Wrong patient population" not in client.get(url).content.decode()  # factory review
+    data = {
+        "title": review.title,
+        "title_abstract_mode": "dual",
+        "full_text_mode": "dual",
+        "exclusion_reasons": "Not an RCT\r\nWrong population\r\n\r\n",
+    }
+    assert client.post(url, data).status_code == 302
+    active = review.exclusion_reasons.filter(is_active=True)
+    assert list(active.values_list("label", flat=True)) == ["Not an RCT", "Wrong population"]
+    assert "Not an RCT\nWrong population" in client.get(url).content.decode()
+
+
+def test_settings_errors_keep_the_saved_title_in_the_header(client, review, lead):
+    client.force_login(lead)
+    url = reverse("review:settings", args=[review.slug])
+    response = client.post(url, {"title": "", "title_abstract_mode": "dual"})
+    assert response.status_code == 200
+    assert f"<h1>{review.title}</h1>" in response.content.decode()
+    review.refresh_from_db()
+    assert review.title
