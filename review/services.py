@@ -171,7 +171,9 @@ def records_add(
         record = Record(review=review, position=position, **entry)
         record.set_keys()
         try:
-            record.full_clean(exclude=["review", "batch"])
+            # Field validation only: a model constraint check costs a query per record, and the
+            # database enforces the constraints anyway (the whole batch rolls back on a breach).
+            record.clean_fields(exclude=["review", "batch"])
         except ValidationError as error:
             raise ValidationError(f"{filename}, entry {position}: {_describe(error)}") from error
         records.append(record)
