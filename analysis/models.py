@@ -15,7 +15,7 @@ class Study(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["review", "label"]
+        ordering = ["label"]
         verbose_name_plural = "studies"
         constraints = [
             models.UniqueConstraint(
@@ -37,7 +37,7 @@ class StudyReport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["study", "id"]
+        ordering = ["id"]
 
     def __str__(self) -> str:
         return f"{self.study}: record {self.record_id}"

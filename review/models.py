@@ -104,7 +104,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["review", "user__username"]
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["review", "user"], name="membership_one_per_user"),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
@@ -140,7 +140,7 @@ class Source(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["review", "name"]
+        ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["review", "name"], name="source_name_unique_in_review"),
             models.CheckConstraint(condition=Q(arm__in=Arm.values), name="source_arm_valid"),
@@ -194,7 +194,7 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["review", "created_at"]
+        ordering = ["created_at", "id"]
         verbose_name_plural = "import batches"
         indexes = [models.Index(fields=["review", "sha256"], name="import_review_sha256")]
         constraints = [
@@ -278,7 +278,7 @@ class Record(models.Model):
     objects = RecordQuerySet.as_manager()
 
     class Meta:
-        ordering = ["review", "id"]
+        ordering = ["id"]
         indexes = [
             models.Index(fields=["review", "doi"], name="record_review_doi"),
             models.Index(fields=["review", "pmid"], name="record_review_pmid"),

@@ -73,38 +73,39 @@ class DashboardCounts:
 
 
 def dashboard_counts(review: Review) -> DashboardCounts:
-    """Counts so far for the dashboard: six aggregate queries whatever the review's size."""
+    """Counts so far for the dashboard: six queries whatever the review's size."""
     counts = DashboardCounts()
-    records = Record.objects.filter(review=review).order_by()
 
-    per_source = {
-        row["batch__source"]: row
-        for row in records.values("batch__source").annotate(
-            n=Count("pk"), dup=Count("pk", filter=Q(duplicate_of__isnull=False))
+    # One pass over the records, grouped by import batch (no join); batches map to sources.
+    per_batch = (
+        Record.objects.filter(review=review)
+        .order_by()
+        .values("batch")
+        .annotate(
+            n=Count("pk"),
+            dup=Count("pk", filter=Q(duplicate_of__isnull=False)),
+            automation=Count("pk", filter=Q(removed_reason=Removal.AUTOMATION)),
+            other=Count("pk", filter=Q(removed_reason=Removal.OTHER)),
         )
-    }
-    sources = Source.objects.filter(review=review).annotate(
-        import_count=_count_subquery(ImportBatch.objects.filter(source=OuterRef("pk")))
     )
-    for source in sources:
-        row = per_source.get(source.pk, {"n": 0, "dup": 0})
-        counts.sources.append(SourceCount(source, row["n"], row["dup"], source.import_count))
-        counts.identified[source.arm] = counts.identified.get(source.arm, 0) + row["n"]
+    batch_source = dict(ImportBatch.objects.filter(review=review).values_list("pk", "source"))
+    per_source: dict[int, dict[str, int]] = {}
+    for row in per_batch:
+        totals = per_source.setdefault(batch_source[row["batch"]], dict.fromkeys(row, 0))
+        for key in ("n", "dup", "automation", "other"):
+            totals[key] += row[key]
 
-    removals = records.aggregate(
-        duplicates=Count("pk", filter=Q(duplicate_of__isnull=False)),
-        automation=Count("pk", filter=Q(removed_reason=Removal.AUTOMATION)),
-        other=Count("pk", filter=Q(removed_reason=Removal.OTHER)),
-        to_screen=Count(
-            "pk",
-            filter=Q(duplicate_of__isnull=True, removed_reason="")
-            & Q(batch__source__arm__in=DATABASES_AND_REGISTERS),
-        ),
-    )
-    counts.duplicates = removals["duplicates"]
-    counts.excluded_automatic = removals["automation"]
-    counts.excluded_other = removals["other"]
-    counts.to_screen = removals["to_screen"]
+    empty = {"n": 0, "dup": 0, "automation": 0, "other": 0}
+    for source in Source.objects.filter(review=review):
+        row = per_source.get(source.pk, empty)
+        imports = sum(1 for s in batch_source.values() if s == source.pk)
+        counts.sources.append(SourceCount(source, row["n"], row["dup"], imports))
+        counts.identified[source.arm] = counts.identified.get(source.arm, 0) + row["n"]
+        counts.duplicates += row["dup"]
+        counts.excluded_automatic += row["automation"]
+        counts.excluded_other += row["other"]
+        if source.arm in DATABASES_AND_REGISTERS:
+            counts.to_screen += row["n"] - row["dup"] - row["automation"] - row["other"]
 
     results = (
         StageResult.objects.filter(review=review, superseded_at__isnull=True)

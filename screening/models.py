@@ -37,7 +37,7 @@ class ExclusionReason(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["review", "position", "id"]
+        ordering = ["position", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["review", "label"], name="reason_label_unique_in_review"
@@ -48,17 +48,16 @@ class ExclusionReason(models.Model):
         return self.label
 
 
-class ScreeningDecision(models.Model):
-    """One reviewer's vote on one record at one stage; never edited, only superseded."""
+class StageFact(models.Model):
+    """What votes and results share: a verdict on a record at a stage, append-only.
+
+    A row is never edited: a later row supersedes it (`superseded_at` set on the old one), so the
+    rows are their own audit trail and "current" means `superseded_at IS NULL`.
+    """
 
     review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
-    record = models.ForeignKey(
-        "review.Record", on_delete=models.CASCADE, related_name="screening_decisions"
-    )
+    record = models.ForeignKey("review.Record", on_delete=models.CASCADE, related_name="%(class)ss")
     stage = models.CharField(max_length=20, choices=Stage.choices)
-    reviewer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="screening_decisions"
-    )
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
     reason = models.ForeignKey(
         ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -68,25 +67,39 @@ class ScreeningDecision(models.Model):
     superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="%(class)s_stage_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__isnull=True) | Q(verdict=Verdict.EXCLUDE),
+                name="%(class)s_reason_only_for_exclude",
+            ),
+        ]
+
+
+class ScreeningDecision(StageFact):
+    """One reviewer's vote (include, exclude or maybe) on one record at one stage."""
+
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="screening_decisions"
+    )
+
+    class Meta(StageFact.Meta):
         indexes = [
             models.Index(fields=["review", "stage", "reviewer"], name="decision_review_stage_user"),
         ]
         constraints = [
+            *StageFact.Meta.constraints,
             models.UniqueConstraint(
                 fields=["record", "stage", "reviewer"],
                 condition=Q(superseded_at__isnull=True),
                 name="decision_one_current_per_reviewer",
             ),
             models.CheckConstraint(
-                condition=Q(stage__in=Stage.values), name="decision_stage_valid"
-            ),
-            models.CheckConstraint(
                 condition=Q(verdict__in=Verdict.values), name="decision_verdict_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(reason__isnull=True) | Q(verdict=Verdict.EXCLUDE),
-                name="decision_reason_only_for_exclude",
             ),
         ]
 
@@ -101,22 +114,17 @@ class ResultMethod(models.TextChoices):
     AUTOMATION = "automation", "Excluded by automation"
 
 
-class StageResult(models.Model):
-    """The settled outcome of a record at a stage: what PRISMA counts."""
+SETTLED_VERDICTS = [(Verdict.INCLUDE, "Include"), (Verdict.EXCLUDE, "Exclude")]
 
-    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
-    record = models.ForeignKey(
-        "review.Record", on_delete=models.CASCADE, related_name="stage_results"
-    )
-    stage = models.CharField(max_length=20, choices=Stage.choices)
-    verdict = models.CharField(
-        max_length=10,
-        choices=[(Verdict.INCLUDE, "Include"), (Verdict.EXCLUDE, "Exclude")],
-        help_text="A 'maybe' moves a record on, so it settles as include.",
-    )
-    reason = models.ForeignKey(
-        ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+
+class StageResult(StageFact):
+    """The settled outcome of a record at a stage: what PRISMA counts.
+
+    Set by one reviewer's vote in single mode, two agreeing votes or a resolved conflict in dual
+    mode, or an automated exclusion. A 'maybe' moves a record on, so it settles as include.
+    """
+
+    verdict = models.CharField(max_length=10, choices=SETTLED_VERDICTS)
     method = models.CharField(max_length=20, choices=ResultMethod.choices)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -126,32 +134,24 @@ class StageResult(models.Model):
         related_name="+",
         help_text="Who resolved the conflict (empty when reviewers' votes settled it).",
     )
-    note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    superseded_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(StageFact.Meta):
         indexes = [
             models.Index(fields=["review", "stage", "verdict"], name="result_review_stage_verdict")
         ]
         constraints = [
+            *StageFact.Meta.constraints,
             models.UniqueConstraint(
                 fields=["record", "stage"],
                 condition=Q(superseded_at__isnull=True),
                 name="result_one_current_per_stage",
             ),
-            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="result_stage_valid"),
             models.CheckConstraint(
                 condition=Q(verdict__in=[Verdict.INCLUDE, Verdict.EXCLUDE]),
                 name="result_verdict_valid",
             ),
             models.CheckConstraint(
                 condition=Q(method__in=ResultMethod.values), name="result_method_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(reason__isnull=True) | Q(verdict=Verdict.EXCLUDE),
-                name="result_reason_only_for_exclude",
             ),
         ]
 
