@@ -1,0 +1,291 @@
+"""Small-study effects / publication bias: metafor's ``regtest()`` (Egger), ``ranktest()``
+(Begg and Mazumdar) and ``trimfill()`` (Duval and Tweedie)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from analysis.engine._core import Projection, qt_upper
+from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.model import DEFAULT_CONTROL, RMAResult, _level_alpha, fit
+
+# --------------------------------------------------------------------------- regtest
+
+
+@dataclass(frozen=True, eq=False)
+class RegtestResult:
+    """metafor's ``regtest()``: test of the predictor's coefficient (``zval`` is a t value when
+    ``dfs`` is set), and the limit estimate (the intercept: the effect as the standard error
+    goes to 0) with its CI."""
+
+    zval: float
+    pval: float
+    dfs: int | None
+    est: float
+    ci_lb: float
+    ci_ub: float
+    model: str
+    predictor: str
+    fit: RMAResult | None
+    coef: np.ndarray
+    se: np.ndarray
+
+    def as_dict(self) -> dict:
+        return {
+            "zval": self.zval, "pval": self.pval, "dfs": self.dfs, "est": self.est,
+            "ci_lb": self.ci_lb, "ci_ub": self.ci_ub, "model": self.model,
+            "predictor": self.predictor,
+        }
+
+
+def regtest(res: RMAResult, *, model: str = "rma", predictor: str = "sei") -> RegtestResult:
+    """Egger's regression test: metafor's ``regtest(x, model="rma", predictor="sei")``.
+
+    ``model="rma"`` adds the predictor (``sei`` or ``vi``) to the model as a moderator, with
+    the model's method, test and control; ``model="lm"`` is the classical Egger test (weighted
+    least squares with weights 1/vi and a t test with k - p - 1 degrees of freedom).
+    """
+    if predictor not in ("sei", "vi"):
+        raise MetaAnalysisError("predictor must be 'sei' or 'vi'.")
+    if model not in ("rma", "lm"):
+        raise MetaAnalysisError("model must be 'rma' or 'lm'.")
+    y, v = res.yi, res.vi
+    pred = np.sqrt(v) if predictor == "sei" else v
+    X = np.column_stack([res.X, pred])
+    p = res.p
+    if np.linalg.matrix_rank(X) < X.shape[1]:
+        raise MetaAnalysisError(
+            "Model matrix no longer of full rank after addition of predictor. Cannot fit model."
+        )
+    alpha = _level_alpha(res.level)
+    if model == "rma":
+        f = fit(y, v, X, (*res.coef_names, predictor), res.method, res.test, res.level,
+                res.control, int_incl=res.int_incl, compute_r2=False)
+        coef, se = np.asarray(f.b), np.asarray(f.se)
+        return RegtestResult(
+            zval=float(f.zval[p]), pval=float(f.pval[p]), dfs=f.ddf,
+            est=float(coef[0]), ci_lb=float(f.ci_lb[0]), ci_ub=float(f.ci_ub[0]),
+            model=model, predictor=predictor, fit=f, coef=coef, se=se,
+        )
+    k = y.shape[0]
+    dfs = k - p - 1
+    if dfs <= 0:
+        raise MetaAnalysisError("The classical Egger test needs k > p + 1 studies.")
+    proj = Projection(X, 1.0 / v)
+    coef, resid = proj.resid(y)
+    sigma2 = float((resid * resid) @ (1.0 / v)) / dfs
+    se = np.sqrt(np.diag(proj.A) * sigma2)
+    tval = coef / se
+    pval = 2 * special.stdtr(dfs, -np.abs(tval))
+    crit = qt_upper(alpha / 2, dfs)
+    return RegtestResult(
+        zval=float(tval[p]), pval=float(pval[p]), dfs=dfs, est=float(coef[0]),
+        ci_lb=float(coef[0] - crit * se[0]), ci_ub=float(coef[0] + crit * se[0]),
+        model=model, predictor=predictor, fit=None, coef=coef, se=se,
+    )
+
+
+# --------------------------------------------------------------------------- ranktest
+
+
+@dataclass(frozen=True, eq=False)
+class RanktestResult:
+    """metafor's ``ranktest()``: Kendall's tau between standardised effects and variances."""
+
+    tau: float
+    pval: float
+    exact: bool
+
+    def as_dict(self) -> dict:
+        return {"tau": self.tau, "pval": self.pval, "exact": self.exact}
+
+
+def _pkendall(q: int, n: int) -> float:
+    """P(T <= q) for T the number of concordant pairs of n untied pairs (R's pkendall)."""
+    if q < 0:
+        return 0.0
+    total = n * (n - 1) // 2
+    if q >= total:
+        return 1.0
+    counts = np.zeros(total + 1)
+    counts[0] = 1.0
+    upto = 0
+    for m in range(2, n + 1):  # Mahonian numbers: permutations of m with j inversions
+        new = np.zeros_like(counts)
+        csum = np.cumsum(counts[: upto + 1])
+        hi = upto + m - 1
+        j = np.arange(hi + 1)
+        lo_idx = j - m
+        below = np.where(lo_idx >= 0, csum[np.clip(lo_idx, 0, upto)], 0.0)
+        new[: hi + 1] = csum[np.minimum(j, upto)] - below
+        counts = new
+        upto = hi
+    return float(counts[: q + 1].sum() / math.factorial(n))
+
+
+def _kendall_test(x: np.ndarray, y: np.ndarray, exact: bool) -> tuple[float, float, bool]:
+    """R's ``cor.test(x, y, method="kendall", exact=exact)`` (two-sided): (tau, p, exact)."""
+    n = x.shape[0]
+    r = float(stats.kendalltau(x, y).statistic)  # tau-b, as R's cor(method="kendall")
+    ties = min(np.unique(x).size, np.unique(y).size) < n
+    if exact and not ties:
+        q = round((r + 1) * n * (n - 1) / 4)
+        p = 1.0 - _pkendall(q - 1, n) if q > n * (n - 1) / 4 else _pkendall(q, n)
+        return r, min(2 * p, 1.0), True
+    if exact and ties:
+        warnings.warn("Cannot compute exact p-value with ties", stacklevel=3)
+
+    def tie_counts(a):
+        _, c = np.unique(a, return_counts=True)
+        return c[c > 1].astype(float)
+
+    xt, yt = tie_counts(x), tie_counts(y)
+    T0 = n * (n - 1) / 2
+    T1 = float(np.sum(xt * (xt - 1))) / 2
+    T2 = float(np.sum(yt * (yt - 1))) / 2
+    S = r * math.sqrt((T0 - T1) * (T0 - T2))
+    v0 = n * (n - 1) * (2 * n + 5)
+    vt = float(np.sum(xt * (xt - 1) * (2 * xt + 5)))
+    vu = float(np.sum(yt * (yt - 1) * (2 * yt + 5)))
+    v1 = float(np.sum(xt * (xt - 1))) * float(np.sum(yt * (yt - 1)))
+    v2 = float(np.sum(xt * (xt - 1) * (xt - 2))) * float(np.sum(yt * (yt - 1) * (yt - 2)))
+    var_s = (v0 - vt - vu) / 18 + v1 / (2 * n * (n - 1)) + v2 / (9 * n * (n - 1) * (n - 2))
+    z = S / math.sqrt(var_s)
+    return r, float(2 * min(special.ndtr(z), special.ndtr(-z))), False
+
+
+def ranktest(res: RMAResult, *, exact: bool = True) -> RanktestResult:
+    """Begg and Mazumdar's rank correlation test: metafor's ``ranktest(x, exact=TRUE)``.
+
+    Kendall's tau between the standardised deviations from the common-effect estimate,
+    ``(yi - b) / sqrt(vi - vb)``, and ``vi``. The p-value is exact (the permutation
+    distribution) unless ``exact=False`` or there are ties (then, as R, the normal
+    approximation with the ties-corrected variance).
+    """
+    if not res.int_only:
+        raise MetaAnalysisError("ranktest() is only available for models without moderators.")
+    y, v = res.yi, res.vi
+    w = 1.0 / v
+    b = float(w @ y) / float(w.sum())
+    vb = 1.0 / float(w.sum())
+    ystar = (y - b) / np.sqrt(v - vb)
+    tau, pval, used_exact = _kendall_test(ystar, v, exact)
+    return RanktestResult(tau=tau, pval=pval, exact=used_exact)
+
+
+# --------------------------------------------------------------------------- trimfill
+
+
+@dataclass(frozen=True, eq=False)
+class TrimfillResult:
+    """metafor's ``trimfill()``: the estimated number of missing studies ``k0`` (and its SE),
+    the ``side`` they were imputed on, the filled-in studies and the model ``fit`` to the
+    observed plus filled studies (the original fit when ``k0 == 0``)."""
+
+    k0: int
+    se_k0: float
+    side: str
+    estimator: str
+    p_k0: float | None
+    filled_yi: np.ndarray
+    filled_vi: np.ndarray
+    fit: RMAResult
+
+    def as_dict(self) -> dict:
+        return {
+            "k0": self.k0, "se_k0": self.se_k0, "side": self.side, "estimator": self.estimator,
+            "p_k0": self.p_k0, "filled_yi": self.filled_yi.tolist(),
+            "filled_vi": self.filled_vi.tolist(), "fit": self.fit.as_dict(),
+        }
+
+
+def _rank_first(a: np.ndarray) -> np.ndarray:
+    """R's rank(a, ties.method="first") (1-based)."""
+    order = np.argsort(a, kind="stable")
+    ranks = np.empty(a.shape[0])
+    ranks[order] = np.arange(1, a.shape[0] + 1)
+    return ranks
+
+
+def trimfill(
+    res: RMAResult, *, side: str | None = None, estimator: str = "L0", maxiter: int = 100
+) -> TrimfillResult:
+    """Trim and fill: metafor's ``trimfill(x, side, estimator="L0", maxiter=100)``.
+
+    Without ``side`` the side is chosen as metafor does: from the sign of the slope of
+    ``sqrt(vi)`` in a meta-regression with the model's method (negative: missing studies on
+    the right). Estimators ``L0`` (default) and ``R0``. The final model is refitted with the
+    model's method and metafor's defaults for everything else (``test="z"``).
+    """
+    if not res.int_only:
+        raise MetaAnalysisError(
+            "Trim-and-fill method only applicable to models without moderators."
+        )
+    if estimator not in ("L0", "R0"):
+        raise MetaAnalysisError("estimator must be 'L0' or 'R0'.")
+    y0, v0 = res.yi, res.vi
+    k = res.k
+    method, con = res.method, res.control
+    if side is None:
+        X = np.column_stack([np.ones(k), np.sqrt(v0)])
+        slope = fit(y0, v0, X, ("intrcpt", "sei"), method, "z", res.level, con,
+                    compute_r2=False).b[1]
+        side = "right" if slope < 0 else "left"
+    elif side not in ("left", "right"):
+        raise MetaAnalysisError("side must be 'left' or 'right'.")
+    yi = -y0 if side == "right" else y0.copy()
+    ix = np.argsort(yi, kind="stable")
+    yi, vi = yi[ix], v0[ix]
+
+    k0_sav, k0, it = -1, 0, 0
+    se_k0 = 0.0
+    beta = 0.0
+    yi_c = yi
+    while k0 != k0_sav:
+        k0_sav = k0
+        it += 1
+        if it > maxiter:
+            raise MetaAnalysisError("Trim and fill algorithm did not converge.")
+        kt = k - k0
+        beta = float(fit(yi[:kt], vi[:kt], None, ("intrcpt",), method, "z", res.level, con,
+                         compute_r2=False).b)
+        yi_c = yi - beta
+        signed = np.sign(yi_c) * _rank_first(np.abs(yi_c))
+        if estimator == "R0":
+            neg = signed[signed < 0]
+            k0f = (k - (np.max(-neg) if neg.size else 0)) - 1
+            se_k0 = math.sqrt(2 * max(0.0, k0f) + 2)
+        else:
+            Sr = float(signed[signed > 0].sum())
+            k0f = (4 * Sr - k * (k + 1)) / (2 * k - 1)
+            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
+                      - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
+            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1)
+        k0 = int(max(0, np.round(k0f)))
+        se_k0 = max(0.0, se_k0)
+
+    p_k0 = None
+    if estimator == "R0":
+        m = np.arange(-1, k0)
+        p_k0 = float(1 - np.sum(special.comb(m + 1, m + 1) * 0.5 ** (m + 2)))
+    if k0 > 0:
+        yi_c = -(yi_c - beta) if side == "right" else yi_c - beta
+        filled_y = -yi_c[k - k0:]
+        filled_v = vi[k - k0:]
+        y_fill = np.concatenate([y0, filled_y])
+        v_fill = np.concatenate([v0, filled_v])
+        slab = None if res.slab is None else (
+            *res.slab, *(f"Filled {i + 1}" for i in range(k0)))
+        adjusted = fit(y_fill, v_fill, None, ("intrcpt",), method, "z", res.level,
+                       dict(DEFAULT_CONTROL), slab=slab, measure=res.measure)
+    else:
+        filled_y = np.zeros(0)
+        filled_v = np.zeros(0)
+        adjusted = res
+    return TrimfillResult(k0=k0, se_k0=se_k0, side=side, estimator=estimator, p_k0=p_k0,
+                          filled_yi=filled_y, filled_vi=filled_v, fit=adjusted)

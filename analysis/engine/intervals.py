@@ -1,0 +1,277 @@
+"""Pooled/predicted values with confidence and prediction intervals: metafor's
+``predict.rma()``; and heterogeneity confidence intervals: ``confint.rma.uni()``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.engine._core import R_TOL, qchisq, qnorm_upper, qt_upper, zeroin
+from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.model import FIXED_METHODS, RMAResult, _level_alpha, fit, qe_func
+
+
+def _ilogit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+TRANSFORMS: dict[str, Callable] = {
+    "exp": np.exp,  # log RR / log OR -> ratio (metafor: exp or transf.exp.int)
+    "tanh": np.tanh,  # ZCOR -> r (metafor: transf.ztor)
+    "ztor": np.tanh,
+    "ilogit": _ilogit,  # PLO -> proportion (metafor: transf.ilogit / plogis)
+    "logistic": _ilogit,
+    "plogis": _ilogit,
+}
+
+
+def resolve_transf(transf):
+    if transf is None or callable(transf):
+        return transf
+    try:
+        return TRANSFORMS[str(transf)]
+    except KeyError:
+        raise MetaAnalysisError(
+            f"Unknown transf {transf!r}; use one of {', '.join(TRANSFORMS)} or a function."
+        ) from None
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """metafor's ``predict()`` output. ``pi_lb``/``pi_ub`` are None for common-effect models
+    (no between-study variance, so no prediction interval); ``se`` is None after ``transf``."""
+
+    pred: float | np.ndarray
+    se: float | np.ndarray | None
+    ci_lb: float | np.ndarray
+    ci_ub: float | np.ndarray
+    pi_lb: float | np.ndarray | None
+    pi_ub: float | np.ndarray | None
+    pi_type: str = "default"
+    transf: str | None = None
+
+    def as_dict(self) -> dict:
+        def conv(x):
+            if x is None:
+                return None
+            if isinstance(x, np.ndarray):
+                return x.tolist()
+            return float(x)
+
+        return {key: conv(getattr(self, key)) for key in
+                ("pred", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub")}
+
+
+def predict(
+    res: RMAResult,
+    newmods=None,
+    *,
+    transf=None,
+    level: float | None = None,
+    pi_type: str = "default",
+) -> Prediction:
+    """Predicted (pooled) value with CI and prediction interval: metafor's
+    ``predict(object, newmods, level, transf, pi.type)``.
+
+    Critical value: the normal quantile for ``test="z"`` models, t with k - p degrees of
+    freedom for ``test="knha"`` (with the Knapp-Hartung standard error); the prediction interval
+    is ``pred +/- crit * sqrt(se^2 + tau2)``. ``pi_type="riley"`` uses t with k - p - 1 degrees
+    of freedom for the prediction interval (t_{k-2} without moderators). ``transf`` ("exp",
+    "tanh", "ilogit" or a function) back-transforms the estimate and the bounds.
+    """
+    if pi_type not in ("default", "riley"):
+        raise MetaAnalysisError("pi_type must be 'default' or 'riley'.")
+    alpha = _level_alpha(res.level if level is None else level)
+    if res.int_only:
+        if newmods is not None:
+            raise MetaAnalysisError("'newmods' given for a model without moderators.")
+        Xnew = np.ones((1, 1))
+    elif newmods is None:
+        Xnew = res.X
+    else:
+        Xnew = np.atleast_2d(np.asarray(newmods, dtype=float))
+        if res.int_incl and Xnew.shape[1] == res.p - 1:
+            Xnew = np.column_stack([np.ones(Xnew.shape[0]), Xnew])
+        if Xnew.shape[1] != res.p:
+            raise MetaAnalysisError(
+                f"'newmods' must have {res.p - int(res.int_incl)} columns (got {Xnew.shape[1]})."
+            )
+    beta = np.atleast_1d(np.asarray(res.b, dtype=float))
+    pred = Xnew @ beta
+    vpred = np.einsum("ij,jk,ik->i", Xnew, res.vb, Xnew)
+    se = np.sqrt(vpred)
+    crit = qt_upper(alpha / 2, res.ddf) if res.test == "knha" else qnorm_upper(alpha / 2)
+    ci_lb, ci_ub = pred - crit * se, pred + crit * se
+    if res.method in FIXED_METHODS:
+        pi_lb = pi_ub = None
+    else:
+        if pi_type == "riley":
+            df = res.k - res.p - 1
+            if df <= 0:
+                raise MetaAnalysisError("pi_type='riley' needs k - p - 1 > 0.")
+            pcrit = qt_upper(alpha / 2, df)
+        else:
+            pcrit = crit
+        half = pcrit * np.sqrt(vpred + res.tau2)
+        pi_lb, pi_ub = pred - half, pred + half
+    func = resolve_transf(transf)
+    name = transf if isinstance(transf, str) else getattr(transf, "__name__", None)
+    if func is not None:
+        pred = func(pred)
+        ci_lb, ci_ub = np.sort(np.vstack([func(ci_lb), func(ci_ub)]), axis=0)
+        if pi_lb is not None:
+            pi_lb, pi_ub = np.sort(np.vstack([func(pi_lb), func(pi_ub)]), axis=0)
+        se = None
+
+    def out(x):
+        if x is None:
+            return None
+        x = np.asarray(x, dtype=float)
+        return float(x[0]) if res.int_only else x
+
+    return Prediction(out(pred), out(se), out(ci_lb), out(ci_ub), out(pi_lb), out(pi_ub),
+                      pi_type=pi_type, transf=name)
+
+
+# --------------------------------------------------------------------------- confint
+
+
+@dataclass(frozen=True, eq=False)
+class ConfintResult:
+    """metafor's ``confint(res)`` random-effects block: each of ``tau2``, ``tau``, ``i2``
+    (percent), ``h2`` is ``(estimate, ci_lb, ci_ub)``. ``lb_sign``/``ub_sign`` are "<" or ">"
+    when a bound lies beyond the searched interval (as metafor prints them); ``ci_null`` is
+    True when the interval is the null set."""
+
+    tau2: tuple[float, float, float]
+    tau: tuple[float, float, float]
+    i2: tuple[float, float, float]
+    h2: tuple[float, float, float]
+    type: str
+    level: float
+    lb_sign: str = ""
+    ub_sign: str = ""
+    ci_null: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "tau2": list(self.tau2), "tau": list(self.tau), "i2": list(self.i2),
+            "h2": list(self.h2), "type": self.type, "level": self.level,
+            "lb_sign": self.lb_sign, "ub_sign": self.ub_sign, "ci_null": self.ci_null,
+        }
+
+
+def confint(
+    res: RMAResult, *, level: float | None = None, type: str = "QP", control: dict | None = None
+) -> ConfintResult:
+    """Confidence intervals for tau^2, tau, I^2 and H^2: metafor's ``confint(object, level,
+    type, control)`` for ``rma.uni`` models.
+
+    ``type="QP"`` (default) is the Q-profile method (Viechtbauer 2007): the bounds solve
+    ``Q(tau2) = qchisq(1-alpha/2, k-p)`` and ``qchisq(alpha/2, k-p)`` with R's ``uniroot``
+    (``tol`` default ``.Machine$double.eps^0.25``, ``maxiter`` 1000) on
+    ``[tau2.min, tau2.max] = [min(0, tau2), max(100, 10 tau2)]``. ``type="PL"`` is the profile
+    likelihood interval for ML/REML fits. ``control`` takes ``tol``, ``maxiter``, ``tau2.min``,
+    ``tau2.max``. I^2 and H^2 bounds are derived from the tau^2 bounds with the model's typical
+    within-study variance ``vt``.
+    """
+    if res.method in FIXED_METHODS:
+        raise MetaAnalysisError("Model does not contain a random-effects component.")
+    type_ = str(type).upper()
+    if type_ not in ("QP", "PL"):
+        raise MetaAnalysisError("type must be 'QP' (Q-profile) or 'PL' (profile likelihood).")
+    con = {"tol": R_TOL, "maxiter": 1000, "tau2_min": min(0.0, res.tau2),
+           "tau2_max": max(100.0, res.tau2 * 10, min(0.0, res.tau2) * 10)}
+    for key, value in (control or {}).items():
+        name = key.replace(".", "_")
+        if name not in con:
+            raise MetaAnalysisError(f"Unknown control option {key!r} for confint().")
+        con[name] = value
+    tol, maxiter = float(con["tol"]), int(con["maxiter"])
+    tmin, tmax = float(con["tau2_min"]), float(con["tau2_max"])
+    lvl = res.level if level is None else level
+    alpha = _level_alpha(lvl)
+    k, p = res.k, res.p
+    y, v = res.yi, res.vi
+    X = None if res.int_only else res.X
+    lb = ub = math.nan
+    lb_sign = ub_sign = ""
+    ci_null = False
+
+    if type_ == "QP":
+        yq = y - float(y.sum()) / k if res.int_incl else y  # Q is invariant; centring is exact-er
+        crit_u = qchisq(1 - alpha / 2, k - p)
+        crit_l = qchisq(alpha / 2, k - p)
+        q_max = qe_func(tmax, yq, v, X)
+        q_min = qe_func(tmin, yq, v, X)
+        if q_min < crit_l:
+            lb = ub = tmin
+            lb_sign = ub_sign = "<"
+            ci_null = tmin <= 0
+        elif q_max > crit_l:
+            ub, ub_sign = tmax, ">"
+        else:
+            ub = zeroin(lambda t: qe_func(t, yq, v, X) - crit_l, tmin, tmax, tol, maxiter,
+                        q_min - crit_l, q_max - crit_l)
+        if q_max > crit_u:
+            lb = ub = tmax
+            lb_sign = ub_sign = ">"
+        elif q_min < crit_u:
+            lb = tmin
+            if tmin > 0:
+                lb_sign = "<"
+        else:
+            lb = zeroin(lambda t: qe_func(t, yq, v, X) - crit_u, tmin, tmax, tol, maxiter,
+                        q_min - crit_u, q_max - crit_u)
+    else:
+        if res.method not in ("ML", "REML"):
+            raise MetaAnalysisError("Profile-likelihood intervals need method='ML' or 'REML'.")
+        reml = res.method == "REML"
+        objective = qchisq(1 - alpha, 1)
+        ll_hat = res.fitstats["REML" if reml else "ML"]["logLik"]
+
+        def f(t):
+            fixed = fit(y, v, X, res.coef_names, res.method, res.test, res.level, res.control,
+                        int_incl=res.int_incl, tau2_fixed=t, compute_r2=False)
+            ll = fixed.fitstats["REML" if reml else "ML"]["logLik"]
+            return -2.0 * (ll - ll_hat) - objective
+
+        f_min = f(tmin)
+        if f_min < 0:
+            lb = tmin
+            if tmin > 0:
+                lb_sign = "<"
+        else:
+            lb = zeroin(f, tmin, res.tau2, tol, maxiter, f_min, f(res.tau2))
+        f_max = f(tmax)
+        if f_max < 0:
+            ub, ub_sign = tmax, ">"
+        else:
+            ub = zeroin(f, res.tau2, tmax, tol, maxiter, f(res.tau2), f_max)
+
+    vt = res.vt
+
+    def i2(t):
+        return 100.0 * t / (vt + t)
+
+    def h2(t):
+        return t / vt + 1.0
+
+    def sq(t):
+        return math.sqrt(t) if t >= 0 else math.nan
+
+    return ConfintResult(
+        tau2=(res.tau2, lb, ub),
+        tau=(sq(res.tau2), sq(lb), sq(ub)),
+        i2=(res.i2, i2(lb), i2(ub)),
+        h2=(res.h2, h2(lb), h2(ub)),
+        type=type_,
+        level=float(lvl),
+        lb_sign=lb_sign,
+        ub_sign=ub_sign,
+        ci_null=ci_null,
+    )
+
