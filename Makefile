@@ -31,14 +31,17 @@ $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
 	@touch $@
 
-## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on).
+## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on),
+## with the background worker that runs large imports beside it.
 run: deps
 	DEBUG=true $(PY) manage.py migrate --no-input
 	DEBUG=true $(PY) manage.py load_demo
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
 	@echo ""
-	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
+	@DEBUG=true $(PY) manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Run the whole test suite (SQLite by default; PostgreSQL when DATABASE_URL points there).
 test: dev-deps

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from review.models import ImportBatch, Membership, Record, Review, Source
+from review.models import (
+    DedupEvent,
+    DuplicatePair,
+    ImportBatch,
+    Membership,
+    Record,
+    Review,
+    Source,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -56,3 +64,17 @@ class RecordAdmin(admin.ModelAdmin):
     raw_id_fields = ["review", "batch", "duplicate_of"]
     list_select_related = ["review", "duplicate_of"]
     show_full_result_count = False
+
+
+@admin.register(DuplicatePair)
+class DuplicatePairAdmin(admin.ModelAdmin):
+    list_display = ["record_a", "record_b", "status", "score", "decided_by", "decided_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["review", "record_a", "record_b", "decided_by"]
+
+
+@admin.register(DedupEvent)
+class DedupEventAdmin(admin.ModelAdmin):
+    list_display = ["action", "review", "user", "pair", "record", "created_at"]
+    list_filter = ["action"]
+    raw_id_fields = ["review", "pair", "record", "user"]

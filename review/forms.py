@@ -1,6 +1,6 @@
 from django import forms
 
-from review.models import Review, Role, Source
+from review.models import ImportFormat, Review, Role, Source
 from review.services import DEFAULT_EXCLUSION_REASONS
 
 
@@ -105,3 +105,58 @@ class MemberRoleForm(forms.Form):
     # A plain form: a ModelForm would write the new role onto the membership while
     # validating, before the service has checked that a lead remains.
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class ImportForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=None, help_text="Where these records came from.")
+    file = forms.FileField(
+        help_text="RIS, BibTeX, PubMed/MEDLINE (.nbib/.txt), PubMed XML, EndNote XML, "
+        "Web of Science, CSV/TSV or Excel."
+    )
+    format = forms.ChoiceField(
+        choices=[("", "Detect from the file")]
+        + [(v, label) for v, label in ImportFormat.choices if v != ImportFormat.MANUAL],
+        required=False,
+    )
+    allow_same_file = forms.BooleanField(
+        required=False, label="Import anyway if this exact file was imported before"
+    )
+
+    def __init__(self, *args, review: Review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = review.sources.order_by("name")
+
+
+MAPPABLE_FIELDS = [
+    ("title", "Title"),
+    ("abstract", "Abstract"),
+    ("authors", "Authors"),
+    ("year", "Year"),
+    ("journal", "Journal"),
+    ("volume", "Volume"),
+    ("issue", "Issue"),
+    ("pages", "Pages"),
+    ("doi", "DOI"),
+    ("pmid", "PubMed ID"),
+    ("url", "URL"),
+    ("keywords", "Keywords"),
+    ("language", "Language"),
+]
+
+
+class ColumnMappingForm(forms.Form):
+    """One select per record field, offering the file's column headers."""
+
+    def __init__(self, *args, headers: list[str], initial_mapping: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "— not in this file —")] + [(h, h) for h in headers]
+        for name, label in MAPPABLE_FIELDS:
+            self.fields[name] = forms.ChoiceField(
+                label=label,
+                choices=choices,
+                required=name == "title",
+                initial=initial_mapping.get(name, ""),
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {name: header for name, header in self.cleaned_data.items() if header}

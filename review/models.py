@@ -7,7 +7,7 @@ in `selectors.py`, and who may do what in `access.py`/`rules.py`.
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 
 from review import keys
 
@@ -167,7 +167,7 @@ class ImportFormat(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
+    PENDING = "pending", "Waiting"  # for its column mapping to be confirmed, or for a worker
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
@@ -187,11 +187,24 @@ class ImportBatch(models.Model):
     status = models.CharField(
         max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the import failed; nothing was written.")
+    problems = models.JSONField(
+        default=list, blank=True, help_text="Warnings and errors: {line, message, severity}."
+    )
+    file = models.FileField(
+        upload_to="imports/%Y/%m/", blank=True, help_text="The file as uploaded."
+    )
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    column_mapping = models.JSONField(
+        null=True, blank=True, help_text="CSV/Excel: record field → column header."
+    )
+    phase = models.CharField(max_length=40, blank=True, help_text="What a running import does now.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -204,6 +217,7 @@ class ImportBatch(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=ImportStatus.values), name="import_status_valid"
             ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="import_progress_percent"),
         ]
 
     def __str__(self) -> str:
@@ -313,3 +327,78 @@ class Record(models.Model):
         self.pmid = keys.normalise_pmid(self.pmid)
         self.title_key = keys.title_key(self.title)[:255]
         self.first_author_key = keys.first_author_key(self.authors)[:100]
+
+
+class PairStatus(models.TextChoices):
+    AUTOMATIC = "automatic", "Merged automatically"
+    POSSIBLE = "possible", "Possible duplicate: needs a person"
+    CONFIRMED = "confirmed", "Confirmed duplicate"
+    REJECTED = "rejected", "Not duplicates"
+
+
+class DuplicatePair(models.Model):
+    """Two records the de-duplicator matched, with why, and what became of the match.
+
+    `automatic` and `confirmed` pairs are merged (the records share a primary through
+    `Record.duplicate_of`); `possible` pairs wait for a person; `rejected` pairs are kept so the
+    same match is never proposed again. Every change is logged as a `DedupEvent`.
+    """
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="duplicate_pairs")
+    record_a = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=PairStatus.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        indexes = [models.Index(fields=["review", "status"], name="pair_review_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["record_a", "record_b"], name="pair_once"),
+            models.CheckConstraint(condition=Q(record_a__lt=F("record_b")), name="pair_ordered"),
+            models.CheckConstraint(
+                condition=Q(status__in=PairStatus.values), name="pair_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"records {self.record_a_id} and {self.record_b_id}: {self.status}"
+
+
+class DedupAction(models.TextChoices):
+    AUTO_MERGE = "auto_merge", "Merged automatically"
+    CONFIRM = "confirm", "Confirmed as duplicates"
+    REJECT = "reject", "Marked as not duplicates"
+    SET_PRIMARY = "set_primary", "Made the primary record"
+    UNDO = "undo", "Undone"
+
+
+class DedupEvent(models.Model):
+    """The append-only log of de-duplication: who did what to which records, and when."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="dedup_events")
+    action = models.CharField(max_length=20, choices=DedupAction.choices)
+    pair = models.ForeignKey(
+        DuplicatePair, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    record = models.ForeignKey(
+        Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        who = self.user or "the de-duplicator"
+        return f"{self.action} by {who} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -12,8 +12,10 @@ from django.db.models.functions import Coalesce
 from analysis.models import StudyReport
 from review.models import (
     DATABASES_AND_REGISTERS,
+    DuplicatePair,
     ImportBatch,
     Membership,
+    PairStatus,
     Record,
     Removal,
     Review,
@@ -128,3 +130,131 @@ def dashboard_counts(review: Review) -> DashboardCounts:
     )
     counts.studies, counts.reports = included["studies"], included["reports"]
     return counts
+
+
+# Imports and duplicates ----------------------------------------------------------------------
+
+
+def import_headers(batch: ImportBatch) -> list[str]:
+    """The column headers of a CSV/Excel batch, in file order (from its first parsed rows)."""
+    from review import importers
+
+    with batch.file.open("rb") as fh:
+        content = fh.read()
+    try:
+        result = importers.parse(content, batch.filename, batch.format)
+    except importers.ImportFileError:
+        return sorted(set((batch.column_mapping or {}).values()))
+    headers: dict[str, None] = {}
+    for record in result.records[:50]:
+        headers.update(dict.fromkeys(k for k in record.raw if isinstance(k, str)))
+    headers.update(dict.fromkeys((batch.column_mapping or {}).values()))
+    return list(headers)
+
+
+def import_preview(batch: ImportBatch, rows: int = 5) -> list[dict]:
+    """The first rows of a CSV/Excel batch as read with its current mapping."""
+    from review import importers
+
+    with batch.file.open("rb") as fh:
+        content = fh.read()
+    try:
+        result = importers.parse(
+            content, batch.filename, batch.format, column_mapping=batch.column_mapping
+        )
+    except importers.ImportFileError:
+        return []
+    return [
+        {"title": r.title, "year": r.year, "authors": "; ".join(r.authors[:3]), "doi": r.doi}
+        for r in result.records[:rows]
+    ]
+
+
+_PAIR_FIELDS = [
+    ("title", "Title"),
+    ("authors", "Authors"),
+    ("year", "Year"),
+    ("journal", "Journal"),
+    ("volume", "Volume"),
+    ("issue", "Issue"),
+    ("pages", "Pages"),
+    ("doi", "DOI"),
+    ("pmid", "PMID"),
+    ("abstract", "Abstract"),
+]
+
+
+@dataclass(frozen=True)
+class PairRow:
+    label: str
+    left: str
+    right: str
+    differs: bool
+
+
+@dataclass(frozen=True)
+class PairView:
+    pair: DuplicatePair
+    left: Record
+    right: Record
+    rows: list[PairRow]
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _pair_view(pair: DuplicatePair) -> PairView:
+    from review.keys import fold
+
+    left, right = pair.record_a, pair.record_b
+    rows = []
+    for name, label in _PAIR_FIELDS:
+        a, b = _shown(getattr(left, name)), _shown(getattr(right, name))
+        rows.append(PairRow(label, a, b, differs=fold(a) != fold(b)))
+    return PairView(pair, left, right, rows)
+
+
+def _pairs(review: Review) -> QuerySet[DuplicatePair]:
+    return DuplicatePair.objects.filter(review=review).select_related(
+        "record_a__batch__source", "record_b__batch__source", "decided_by"
+    )
+
+
+def duplicate_pairs(review: Review, *, status: str) -> list[PairView]:
+    pairs = _pairs(review).filter(status=status).order_by("-score", "pk")
+    return LazyPairViews(pairs)
+
+
+class LazyPairViews:
+    """A sequence of PairViews that a Paginator can slice without loading every pair."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [_pair_view(p) for p in self.queryset[index]]
+        return _pair_view(self.queryset[index])
+
+
+def duplicate_pair(review: Review, pair_id: int) -> PairView:
+    return _pair_view(_pairs(review).get(pk=pair_id))
+
+
+def duplicate_tallies(review: Review) -> dict[str, int]:
+    counts = dict(
+        DuplicatePair.objects.filter(review=review)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return {status: counts.get(status, 0) for status in PairStatus.values}

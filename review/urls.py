@@ -1,6 +1,6 @@
 from django.urls import path
 
-from review import views
+from review import import_views, views
 
 app_name = "review"
 
@@ -17,5 +17,22 @@ urlpatterns = [
         "reviews/<slug:slug>/team/<int:member_id>/remove/",
         views.member_remove,
         name="member-remove",
+    ),
+    path("reviews/<slug:slug>/imports/new/", import_views.import_create, name="import-create"),
+    path(
+        "reviews/<slug:slug>/imports/<int:batch_id>/",
+        import_views.import_detail,
+        name="import-detail",
+    ),
+    path(
+        "reviews/<slug:slug>/imports/<int:batch_id>/columns/",
+        import_views.import_mapping,
+        name="import-mapping",
+    ),
+    path("reviews/<slug:slug>/duplicates/", import_views.duplicates, name="duplicates"),
+    path(
+        "reviews/<slug:slug>/duplicates/<int:pair_id>/<slug:action>/",
+        import_views.duplicate_decide,
+        name="duplicate-decide",
     ),
 ]

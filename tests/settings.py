@@ -20,3 +20,4 @@ MEDIA_ROOT = BASE_DIR / "media-test"  # noqa: F405
 SECURE_SSL_REDIRECT = False  # the test client and live server speak plain HTTP
 WHITENOISE_USE_FINDERS = True  # serve static files without collectstatic, as in development
 WHITENOISE_AUTOREFRESH = True
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -64,10 +64,21 @@ def test_database_url_switches_to_postgresql():
     assert s["options"] == {}
 
 
-def test_production_needs_a_secret_key():
-    result = run(PROBE, DEBUG="false")
+def test_production_web_server_needs_a_secret_key():
+    result = run("import config.wsgi", DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY must be set in the environment when DEBUG is off." in result.stderr
+    assert run("import config.wsgi", **PRODUCTION).returncode == 0
+
+
+def test_terminal_commands_run_without_a_secret_key(tmp_path):
+    data = tmp_path / "studies.csv"
+    data.write_text("study,yi,vi\nA,0.1,0.01\nB,0.3,0.02\nC,0.2,0.015\n")
+    result = run(
+        ["manage.py", "meta_analyze", str(data), "--measure", "GEN", "--json"], DEBUG="false"
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"k": 3' in result.stdout
 
 
 def test_debug_mode_works_with_no_configuration():

@@ -10,3 +10,9 @@ def thousands(value) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return "—"
+
+
+@register.filter
+def get_item(mapping, key):
+    """`{{ tallies|get_item:status }}`: a dict value by a key held in a variable."""
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

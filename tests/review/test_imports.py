@@ -1,0 +1,256 @@
+"""Importing search exports through the service, the pages and the terminal command."""
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.urls import reverse
+
+from review import import_service
+from review.models import DedupEvent, DuplicatePair, ImportBatch, Record
+from review.selectors import dashboard_counts
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def upload(review, source, name, **kwargs):
+    return import_service.import_upload(
+        review=review, source=source, filename=name, content=(DATA / name).read_bytes(), **kwargs
+    )
+
+
+def test_overlapping_exports_from_two_databases_give_reconciled_prisma_counts(review, lead):
+    pubmed = factories.SourceFactory(review=review, name="MEDLINE via PubMed")
+    embase = factories.SourceFactory(review=review, name="Embase via Ovid")
+    first = upload(review, pubmed, "pubmed_small.ris", user=lead)
+    second = upload(review, embase, "embase_small.ris", user=lead)
+    assert (first.status, first.record_count) == ("done", 3)
+    assert (second.status, second.record_count) == ("done", 2)
+
+    duplicate = Record.objects.get(batch=second, doi="10.3389/fnbeh.2014.00160")
+    primary = Record.objects.get(batch=first, doi="10.3389/fnbeh.2014.00160")
+    assert duplicate.duplicate_of == primary  # the earlier, more complete record stays primary
+    assert primary.pmid == "24847228" and primary.duplicate_of is None
+
+    counts = dashboard_counts(review)
+    per_source = {row.source.name: (row.records, row.duplicates) for row in counts.sources}
+    assert per_source == {"MEDLINE via PubMed": (3, 0), "Embase via Ovid": (2, 1)}
+    assert counts.identified == {"database": 5}
+    assert (counts.duplicates, counts.to_screen) == (1, 4)
+    pair = DuplicatePair.objects.get()
+    assert (pair.record_a, pair.record_b, pair.status) == (primary, duplicate, "automatic")
+    assert pair.reason
+    assert DedupEvent.objects.filter(action="auto_merge").count() == 1
+
+
+def test_a_file_with_a_bad_entry_writes_nothing_and_names_the_line(review, lead):
+    source = factories.SourceFactory(review=review)
+    batch = upload(review, source, "broken_no_er.ris", user=lead)
+    assert batch.status == "failed"
+    assert "line 6" in batch.error and "title" in batch.error
+    assert not Record.objects.exists()
+
+
+def test_the_same_file_twice_is_flagged(review, lead):
+    source = factories.SourceFactory(review=review)
+    upload(review, source, "pubmed_small.ris")
+    with pytest.raises(ValidationError, match=re.escape("is the same file as “pubmed_small.ris”")):
+        upload(review, source, "pubmed_small.ris")
+    again = upload(review, source, "pubmed_small.ris", allow_same_file=True)
+    assert again.status == "done"
+    # The second copy's records are all duplicates of the first's.
+    assert Record.objects.filter(batch=again, duplicate_of__isnull=False).count() == 3
+
+
+def test_a_file_over_the_size_limit_is_refused(review, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 100
+    with pytest.raises(
+        ValidationError, match=re.escape("the largest file this site accepts is 0.0 MB")
+    ):
+        upload(review, factories.SourceFactory(review=review), "pubmed_small.ris")
+    assert not ImportBatch.objects.exists()
+
+
+def test_an_unreadable_file_is_refused_with_its_name(review):
+    source = factories.SourceFactory(review=review)
+    with pytest.raises(ValidationError, match=re.escape("photo.ris")):
+        import_service.import_upload(
+            review=review, source=source, filename="photo.ris", content=b"\x89PNG\r\n\x1a\n\0\0"
+        )
+
+
+def test_large_files_run_in_the_background(review, settings, django_capture_on_commit_callbacks):
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    source = factories.SourceFactory(review=review)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        batch = upload(review, source, "pubmed_small.ris")
+        assert batch.status == "pending" and "queued" in batch.phase
+    assert len(callbacks) == 1
+    batch.refresh_from_db()
+    assert (batch.status, batch.record_count, batch.progress) == ("done", 3, 100)
+
+
+def test_csv_waits_for_its_columns_then_imports(review):
+    source = factories.SourceFactory(review=review)
+    batch = upload(review, source, "two_columns.csv")
+    assert batch.status == "pending"
+    assert batch.column_mapping["title"] == "Article Title"
+    import_service.import_confirm_mapping(batch=batch, mapping=batch.column_mapping)
+    batch.refresh_from_db()
+    assert batch.status == "done" and batch.record_count == 2
+    assert set(Record.objects.values_list("year", flat=True)) == {2015, 2019}
+
+
+def test_confirming_columns_without_a_title_is_refused(review):
+    batch = upload(review, factories.SourceFactory(review=review), "two_columns.csv")
+    with pytest.raises(
+        ValidationError, match=re.escape("Choose the column that holds the titles.")
+    ):
+        import_service.import_confirm_mapping(batch=batch, mapping={"year": "Publication Year"})
+
+
+# Pages ----------------------------------------------------------------------------------------
+
+
+def test_upload_page_imports_and_shows_the_summary(client, review, lead):
+    source = factories.SourceFactory(review=review, name="PubMed")
+    client.force_login(lead)
+    with (DATA / "pubmed_small.ris").open("rb") as fh:
+        response = client.post(
+            reverse("review:import-create", args=[review.slug]), {"source": source.pk, "file": fh}
+        )
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("review:import-detail", args=[review.slug, batch.pk])
+    page = client.get(response.url).content.decode()
+    assert 'data-count="records">3<' in page and "Done" in page
+
+
+def test_upload_errors_are_shown_on_the_form(client, review, lead):
+    source = factories.SourceFactory(review=review)
+    client.force_login(lead)
+    url = reverse("review:import-create", args=[review.slug])
+    with (DATA / "pubmed_small.ris").open("rb") as fh:
+        client.post(url, {"source": source.pk, "file": fh})
+    with (DATA / "pubmed_small.ris").open("rb") as fh:
+        response = client.post(url, {"source": source.pk, "file": fh})
+    assert response.status_code == 200
+    assert "is the same file as" in response.content.decode()
+
+
+def test_csv_upload_goes_through_the_column_page(client, review, lead):
+    source = factories.SourceFactory(review=review)
+    client.force_login(lead)
+    with (DATA / "two_columns.csv").open("rb") as fh:
+        response = client.post(
+            reverse("review:import-create", args=[review.slug]), {"source": source.pk, "file": fh}
+        )
+    batch = ImportBatch.objects.get()
+    assert response.url == reverse("review:import-mapping", args=[review.slug, batch.pk])
+    page = client.get(response.url).content.decode()
+    assert "Article Title" in page and "Running Improves Pattern Separation" in page
+    response = client.post(
+        response.url, {"title": "Article Title", "year": "Publication Year", "doi": "DOI"}
+    )
+    assert response.url == reverse("review:import-detail", args=[review.slug, batch.pk])
+    assert Record.objects.count() == 2
+
+
+def test_import_status_polls_with_htmx_while_running(client, review, lead):
+    batch = factories.ImportBatchFactory(source__review=review, status="running", progress=40)
+    client.force_login(lead)
+    url = reverse("review:import-detail", args=[review.slug, batch.pk])
+    html = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert html.lstrip().startswith('<div id="import-status"')
+    assert 'hx-trigger="every 1s"' in html and 'value="40"' in html
+
+
+def test_only_leads_import_and_non_members_see_nothing(client, review, reviewer, outsider):
+    batch = factories.ImportBatchFactory(source__review=review)
+    client.force_login(reviewer)
+    assert client.get(reverse("review:import-create", args=[review.slug])).status_code == 403
+    assert (
+        client.get(reverse("review:import-detail", args=[review.slug, batch.pk])).status_code == 200
+    )
+    client.force_login(outsider)
+    assert (
+        client.get(reverse("review:import-detail", args=[review.slug, batch.pk])).status_code == 404
+    )
+
+
+# Terminal -------------------------------------------------------------------------------------
+
+
+def test_import_records_command_creates_the_source_and_reports(review, capsys):
+    call_command(
+        "import_records", review.slug, str(DATA / "pubmed_small.ris"), "--source", "PubMed"
+    )
+    call_command(
+        "import_records", str(review.pk), str(DATA / "embase_small.ris"), "--source", "Embase"
+    )
+    out = capsys.readouterr().out
+    assert "Imported 2 records from embase_small.ris" in out and "1 merged as duplicates" in out
+    assert review.sources.count() == 2 and dashboard_counts(review).duplicates == 1
+
+
+def test_import_records_command_fails_clearly(review):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_records", review.slug, str(DATA / "broken_no_er.ris"), "--source", "X")
+    with pytest.raises(CommandError, match="No review with the slug or id 'nope'"):
+        call_command("import_records", "nope", str(DATA / "pubmed_small.ris"), "--source", "X")
+
+
+def test_dedupe_file_writes_a_cluster_for_every_record(tmp_path):
+    combined = tmp_path / "both.ris"
+    combined.write_bytes(
+        (DATA / "pubmed_small.ris").read_bytes() + b"\n" + (DATA / "embase_small.ris").read_bytes()
+    )
+    out = tmp_path / "clusters.csv"
+    call_command("dedupe_file", str(combined), "--output", str(out), "--explain")
+    rows = list(csv.DictReader(out.open()))
+    assert [r["record_id"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[3]["cluster_id"] == rows[0]["cluster_id"] == "1"  # the same study
+    assert len({r["cluster_id"] for r in rows}) == 4
+    assert rows[3]["reason"]
+
+
+def test_dedupe_file_takes_ids_from_a_csv(tmp_path):
+    source = tmp_path / "records.csv"
+    source.write_text(
+        "record_id,title,year,doi\n"
+        "a7,Running Improves Pattern Separation during Novel Object Recognition,2015,"
+        "10.3233/bpl-150010\n"
+        "b9,Running improves pattern separation during novel object recognition.,2015,"
+        "https://doi.org/10.3233/BPL-150010\n"
+    )
+    out = tmp_path / "clusters.csv"
+    call_command("dedupe_file", str(source), "--output", str(out))
+    assert out.read_text().splitlines() == ["record_id,cluster_id", "a7,a7", "b9,a7"]
+
+
+def test_validation_cuts_overlong_fields_with_a_warning_and_refuses_missing_titles():
+    from review.importers import ParsedRecord
+
+    long_journal = ParsedRecord(title="A trial", journal="J" * 600, line=7)
+    no_title = ParsedRecord(title="  ", line=12)
+    problems = list(import_service.validate_entries("x.ris", [long_journal, no_title]))
+    assert problems == [
+        (
+            7,
+            "x.ris, entry at line 7: journal is longer than 500 characters; it was cut.",
+            "warning",
+        ),
+        (12, "x.ris, entry at line 12 has no title.", "error"),
+    ]
+    assert len(long_journal.journal) == 500
