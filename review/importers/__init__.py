@@ -1,0 +1,87 @@
+"""Turn uploaded search-export files into plain records plus a list of problems.
+
+Pure Python (no Django): ``parse(data, filename)`` returns a ``ParseResult`` whose records
+map one-to-one to the fields of ``review.models.Record``; ``result.errors`` non-empty means the
+file must not be imported. ``ImportFileError`` is raised only for files that cannot be read at
+all (empty, binary, unknown format, malformed or unsafe XML, undecodable text).
+See docs/importers.md.
+"""
+
+from __future__ import annotations
+
+from review.importers.base import (
+    FORMATS,
+    ImportFileError,
+    ParsedRecord,
+    ParseResult,
+    Problem,
+)
+from review.importers.detect import detect_format
+from review.importers.tabular import MAPPABLE_FIELDS, guess_column_mapping
+
+__all__ = [
+    "FORMATS",
+    "MAPPABLE_FIELDS",
+    "ImportFileError",
+    "ParseResult",
+    "ParsedRecord",
+    "Problem",
+    "detect_format",
+    "guess_column_mapping",
+    "iter_parse",
+    "parse",
+]
+
+
+def parse(
+    data: bytes,
+    filename: str,
+    format: str | None = None,
+    *,
+    column_mapping: dict[str, str] | None = None,
+    max_field_chars: int = 1_000_000,
+) -> ParseResult:
+    """Parse an uploaded export. ``format`` is one of FORMATS, or None to detect it."""
+    from review.importers import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos
+    from review.importers.base import Context
+    from review.importers.encoding import decode
+
+    if format is None:
+        format = detect_format(data, filename)
+    elif format not in FORMATS:
+        raise ImportFileError(filename, f"unknown format {format!r}; expected one of {FORMATS}.")
+    if not data or not data.strip():
+        raise ImportFileError(filename, "the file is empty.")
+
+    ctx = Context(filename, max_field_chars)
+    ctx.column_override = column_mapping
+    mapping: dict[str, str] | None = None
+
+    if format == "excel":
+        mapping = tabular.parse_excel_bytes(data, ctx)
+        return ctx.result(format, "xlsx", mapping)
+    if format == "pubmed_xml":
+        encoding = pubmed_xml.parse_bytes(data, ctx)
+        return ctx.result(format, encoding)
+    if format == "endnote_xml":
+        encoding = endnote_xml.parse_bytes(data, ctx)
+        return ctx.result(format, encoding)
+
+    text, encoding, problems = decode(data, filename)
+    ctx.problems.extend(problems)
+    if format == "csv":
+        mapping = tabular.parse_csv_text(text, ctx)
+    else:
+        module = {"ris": ris, "bibtex": bibtex, "medline": medline, "wos": wos}[format]
+        module.parse_text(text, ctx)
+    return ctx.result(format, encoding, mapping)
+
+
+def iter_parse(data: bytes, filename: str, format: str | None = None, **kwargs):
+    """Yield the records of ``parse(...)`` one by one, then return the ParseResult.
+
+    A convenience for callers that write in batches; the parsing itself is not lazy.
+    """
+    result = parse(data, filename, format, **kwargs)
+    yield from result.records
+    return result

@@ -1,0 +1,96 @@
+"""PubMed MEDLINE / .nbib text: `TAG - value`, tags padded to four characters, continuation
+lines indented by six spaces, records separated by blank lines (NLM's MEDLINE display format).
+"""
+
+from __future__ import annotations
+
+import re
+
+from review.importers.base import Context
+
+_TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) {0,3}- ?(.*)$")
+_DOI = re.compile(r"^(.*?)\s*\[doi\]\s*$", re.IGNORECASE)
+
+
+def parse_text(text: str, ctx: Context) -> None:
+    lines = text.split("\n")
+    entry: dict[str, list[str]] | None = None
+    start = 0
+    last_tag = ""
+    stray_start = 0
+
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            if entry is not None:
+                _finish(entry, start, ctx)
+                entry = None
+            continue
+        match = _TAG.match(line) if not line[0].isspace() else None
+        if match is not None:
+            tag, value = match.group(1), match.group(2).strip()
+            if entry is not None and tag == "PMID" and entry:
+                _finish(entry, start, ctx)  # no blank line between two records
+                entry = None
+            if entry is None:
+                if stray_start:
+                    _stray(ctx, stray_start, number - 1)
+                    stray_start = 0
+                entry = {}
+                start = number
+            entry.setdefault(tag, []).append(value)
+            last_tag = tag
+        elif entry is not None:
+            values = entry[last_tag]
+            values[-1] = f"{values[-1]} {line.strip()}" if values[-1] else line.strip()
+        else:
+            stray_start = stray_start or number
+    if stray_start:
+        _stray(ctx, stray_start, len(lines))
+    if entry is not None:
+        _finish(entry, start, ctx)
+
+
+def _stray(ctx: Context, first: int, last: int) -> None:
+    where = f"Line {first}" if first == last else f"Lines {first}-{last}"
+    ctx.warning(first, f"{where}: text that is not a MEDLINE tag line (TAG - value) was ignored.")
+
+
+def _first(entry: dict[str, list[str]], *tags: str) -> str:
+    for tag in tags:
+        for value in entry.get(tag, ()):
+            if value:
+                return value
+    return ""
+
+
+def _doi(entry: dict[str, list[str]]) -> str:
+    for tag in ("AID", "LID"):
+        for value in entry.get(tag, ()):
+            match = _DOI.match(value)
+            if match:
+                return match.group(1)
+    return ""
+
+
+def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
+    get = entry.get
+    authors = list(get("FAU", ())) or list(get("AU", ()))
+    authors += get("CN", [])
+    ctx.add(
+        {
+            "title": _first(entry, "TI", "BTI", "TT"),
+            "abstract": " ".join(get("AB", ())),
+            "authors": authors,
+            "year": _first(entry, "DP", "DEP"),
+            "journal": _first(entry, "JT", "TA"),
+            "volume": _first(entry, "VI"),
+            "issue": _first(entry, "IP"),
+            "pages": _first(entry, "PG"),
+            "doi": _doi(entry),
+            "pmid": _first(entry, "PMID"),
+            "keywords": [*get("MH", ()), *get("OT", ())],
+            "language": _first(entry, "LA"),
+        },
+        line,
+        entry,
+    )
