@@ -136,7 +136,7 @@ def dashboard_counts(review: Review) -> DashboardCounts:
 
 
 def import_headers(batch: ImportBatch) -> list[str]:
-    """The column headers of a CSV/Excel batch, in file order (from its first parsed rows)."""
+    """The column headers of a CSV/Excel batch, in file order."""
     from review import importers
 
     with batch.file.open("rb") as fh:
@@ -145,11 +145,7 @@ def import_headers(batch: ImportBatch) -> list[str]:
         result = importers.parse(content, batch.filename, batch.format)
     except importers.ImportFileError:
         return sorted(set((batch.column_mapping or {}).values()))
-    headers: dict[str, None] = {}
-    for record in result.records[:50]:
-        headers.update(dict.fromkeys(k for k in record.raw if isinstance(k, str)))
-    headers.update(dict.fromkeys((batch.column_mapping or {}).values()))
-    return list(headers)
+    return list(result.headers or [])
 
 
 def import_preview(batch: ImportBatch, rows: int = 5) -> list[dict]:

@@ -91,6 +91,8 @@ class ParseResult:
     problems: list[Problem]
     column_mapping: dict[str, str] | None = None
     filename: str = ""
+    #: CSV/Excel only: every column header in file order (also when no title column was found).
+    headers: list[str] | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -131,6 +133,7 @@ class Context:
         self.max_field_chars = max_field_chars
         self.unit = unit
         self.column_override: dict[str, str] | None = None
+        self.headers: list[str] | None = None
         self.problems: list[Problem] = []
         self.records: list[ParsedRecord] = []
 
@@ -231,4 +234,5 @@ class Context:
             problems=self.problems,
             column_mapping=column_mapping,
             filename=self.filename,
+            headers=self.headers,
         )

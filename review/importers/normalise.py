@@ -108,8 +108,9 @@ def split_authors(value: str) -> list[str]:
     elif "," in value:
         pieces = [p.strip() for p in value.split(",")]
         # "Smith J., Doe A.B." — every piece is a family name followed by initials: many authors.
-        many = len(pieces) > 1 and all(_INITIALS.match(p.rsplit(" ", 1)[-1]) and " " in p
-                                       for p in pieces if p)
+        many = len(pieces) > 1 and all(
+            _INITIALS.match(p.rsplit(" ", 1)[-1]) and " " in p for p in pieces if p
+        )
         parts = pieces if many else [value]
     else:
         parts = [value]

@@ -283,6 +283,7 @@ def _listing(headers: list[str]) -> str:
 
 
 def _records(headers: list[str], rows, ctx: Context) -> dict[str, str]:
+    ctx.headers = list(headers)
     mapping = resolve_mapping(headers, ctx.column_override, ctx)
     if "title" not in mapping:
         ctx.error(
@@ -316,6 +317,6 @@ def _records(headers: list[str], rows, ctx: Context) -> dict[str, str]:
                 "language": get("language", ""),
             },
             number,
-            {h: c for h, c in zip(headers, row, strict=False) if c},
+            dict(zip(headers, row, strict=False)),
         )
     return mapping

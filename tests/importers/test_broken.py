@@ -38,8 +38,9 @@ def test_ris_missing_er():
 def test_ris_entry_without_title():
     result = parse(broken("no_title_entry.ris"), "no_title_entry.ris")
     assert result.errors == [
-        Problem(4, "Entry starting at line 4 has no title; it cannot be imported without one.",
-                "error")
+        Problem(
+            4, "Entry starting at line 4 has no title; it cannot be imported without one.", "error"
+        )
     ]
     assert [r.title for r in result.records] == ["Has a title"]
 
@@ -112,6 +113,8 @@ def test_csv_without_title_column():
         )
     ]
     assert result.records == []
+    # The headers are still reported so that a person can choose the title column.
+    assert result.headers == ["Authors", "Year", "Source title", "DOI"]
 
 
 def test_csv_row_with_too_many_cells():
@@ -163,7 +166,7 @@ def test_ten_megabyte_abstract_is_an_error_naming_line_and_field(fmt):
         data = f'Title,Abstract\nOk,\nHuge,"{abstract}"\n'
         where = "Row 3"
     started = time.perf_counter()
-    result = parse(data.encode(), f"big.{ 'nbib' if fmt == 'medline' else fmt}")
+    result = parse(data.encode(), f"big.{'nbib' if fmt == 'medline' else fmt}")
     assert time.perf_counter() - started < 10
     size = len(abstract.strip()) if fmt != "csv" else len(abstract)
     assert [p.message for p in result.errors] == [
@@ -178,10 +181,15 @@ def test_year_out_of_range_is_a_warning():
     result = parse(data, "y.ris")
     assert [r.year for r in result.records] == [None, None]
     assert result.problems == [
-        Problem(1, "Entry starting at line 1: the year 999 is out of range (1000-2999); the year "
-                "was left empty.", "warning"),
-        Problem(5, "Entry starting at line 5: 'n.d.' is not a year; the year was left empty.",
-                "warning"),
+        Problem(
+            1,
+            "Entry starting at line 1: the year 999 is out of range (1000-2999); the year "
+            "was left empty.",
+            "warning",
+        ),
+        Problem(
+            5, "Entry starting at line 5: 'n.d.' is not a year; the year was left empty.", "warning"
+        ),
     ]
     assert result.ok
 
@@ -190,8 +198,11 @@ def test_text_before_first_ty_is_a_warning_with_its_lines():
     data = b"Exported from Ovid\nDate: today\n\nTY  - JOUR\nTI  - A\nER  - \n"
     result = parse(data, "o.ris")
     assert result.problems == [
-        Problem(1, "Lines 1-3: text outside any entry (not between TY and ER tags) was ignored.",
-                "warning")
+        Problem(
+            1,
+            "Lines 1-3: text outside any entry (not between TY and ER tags) was ignored.",
+            "warning",
+        )
     ]
     assert result.records[0].line == 4
 
@@ -218,5 +229,5 @@ def test_old_xls_is_refused_with_advice():
 
 
 def test_damaged_xlsx():
-    with pytest.raises(ImportFileError, match="not a readable .xlsx workbook"):
+    with pytest.raises(ImportFileError, match=r"not a readable \.xlsx workbook"):
         parse(b"PK\x03\x04garbage", "export.xlsx")

@@ -12,7 +12,7 @@ RIS = (
     "AU  - Núñez, Zoë\nPY  - 2020\nAB  - Résumé: 5 µg/kg… ± 2 °C\nER  - \n\n"
     "TY  - JOUR\nTI  - Second\nPY  - 2021\nER  - \n"
 )
-CSV = "Title,Authors,Year\n\"Étude de l’effet du café\",\"Müller, Jörg; Núñez, Zoë\",2020\n"
+CSV = 'Title,Authors,Year\n"Étude de l’effet du café","Müller, Jörg; Núñez, Zoë",2020\n'
 
 
 def _variants(text: str, cp1252_ok: bool = True):

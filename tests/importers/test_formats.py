@@ -24,7 +24,14 @@ def check_json_raw(result):
 
 def test_formats_constant_matches_the_model_codes():
     assert FORMATS == (
-        "ris", "bibtex", "medline", "pubmed_xml", "endnote_xml", "wos", "csv", "excel",
+        "ris",
+        "bibtex",
+        "medline",
+        "pubmed_xml",
+        "endnote_xml",
+        "wos",
+        "csv",
+        "excel",
     )
 
 
@@ -62,7 +69,10 @@ def test_pubmed_medline_nbib():
     )
     assert second.authors == ["Müller HK"]  # no FAU: the AU form is kept
     assert (second.year, second.pages, second.doi, second.pmid) == (
-        2014, "e96852", "10.1371/journal.pone.0096852", "24847228",
+        2014,
+        "e96852",
+        "10.1371/journal.pone.0096852",
+        "24847228",
     )
     check_json_raw(result)
 
@@ -158,8 +168,11 @@ def test_scopus_ris():
 
 def test_endnote_ris_with_y1_slashes_and_semicolon_keywords():
     (record,) = parse(read("endnote.ris"), "endnote.ris").records
-    assert (record.year, record.journal, record.pages) == (2002, "Statistics in Medicine",
-                                                           "1539-1558")
+    assert (record.year, record.journal, record.pages) == (
+        2002,
+        "Statistics in Medicine",
+        "1539-1558",
+    )
     assert record.keywords == ["heterogeneity", "meta-analysis", "I2"]
     assert record.authors == ["Higgins, Julian P. T.", "Thompson, Simon G."]
 
@@ -255,8 +268,7 @@ def test_endnote_xml():
     first, second = result.records
     assert first.line == 1
     assert fields(first) == {
-        "title": "The PRISMA 2020 statement: an updated guideline for reporting systematic "
-        "reviews",
+        "title": "The PRISMA 2020 statement: an updated guideline for reporting systematic reviews",
         "abstract": "The PRISMA statement was designed to help systematic reviewers.",
         "authors": ["Page, Matthew J.", "McKenzie, Joanne E."],
         "year": 2021,
@@ -364,7 +376,10 @@ def test_rayyan_csv():
     }
     assert first.raw["key"] == "rayyan-101"
     assert (second.line, second.title, second.authors, second.year) == (
-        3, "A trial with no extras", [], 1899,
+        3,
+        "A trial with no extras",
+        [],
+        1899,
     )
 
 
@@ -395,22 +410,40 @@ def test_semicolon_delimited_generic_csv_with_blank_row():
     assert result.problems == []
     first, second = result.records
     assert (first.line, first.title, first.authors, first.year, first.doi, first.keywords) == (
-        2, "Caffeine and sleep", ["Durand, Paul"], 2019, "10.1000/xyz.1", ["sleep", "caffeine"],
+        2,
+        "Caffeine and sleep",
+        ["Durand, Paul"],
+        2019,
+        "10.1000/xyz.1",
+        ["sleep", "caffeine"],
     )
     # Row 3 is blank, so the next record is row 4.
     assert (second.line, second.title, second.authors, second.doi) == (
-        4, "Naps; a review", ["Martin, Léa", "Bernard, Luc"], "10.1000/abc",
+        4,
+        "Naps; a review",
+        ["Martin, Léa", "Bernard, Luc"],
+        "10.1000/abc",
     )
 
 
 def _asreview_workbook(path):
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.append(["record_id", "title", "abstract", "authors", "doi", "year", "keywords",
-                  "included"])
-    sheet.append([0, "Deep learning for screening", "We trained a model.",
-                  "van de Schoot, R.; de Bruin, J.", "https://doi.org/10.1038/S42256-020-00287-7",
-                  2021, "active learning; screening", 1])
+    sheet.append(
+        ["record_id", "title", "abstract", "authors", "doi", "year", "keywords", "included"]
+    )
+    sheet.append(
+        [
+            0,
+            "Deep learning for screening",
+            "We trained a model.",
+            "van de Schoot, R.; de Bruin, J.",
+            "https://doi.org/10.1038/S42256-020-00287-7",
+            2021,
+            "active learning; screening",
+            1,
+        ]
+    )
     sheet.append([None] * 8)
     sheet.append([1, "A second study", None, "Doe, J.", None, 2019.0, None, 0])
     book.save(path)
@@ -452,8 +485,9 @@ def test_asreview_excel(tmp_path):
 
 def test_explicit_column_mapping_overrides_the_guess():
     data = b"Name,Summary,Published\nMy study,An abstract,2001\n"
-    result = parse(data, "x.csv", column_mapping={"title": "Name", "abstract": "Summary",
-                                                  "year": "Published"})
+    result = parse(
+        data, "x.csv", column_mapping={"title": "Name", "abstract": "Summary", "year": "Published"}
+    )
     assert result.problems == []
     assert result.column_mapping == {"title": "Name", "abstract": "Summary", "year": "Published"}
     (record,) = result.records

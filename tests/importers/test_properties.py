@@ -53,8 +53,14 @@ def write_ris(items) -> str:
         out += [f"AU  - {a}" for a in item["authors"]]
         if item["year"] is not None:
             out.append(f"PY  - {item['year']}///")
-        for tag, key in (("AB", "abstract"), ("JO", "journal"), ("VL", "volume"),
-                         ("IS", "issue"), ("SP", "pages"), ("DO", "doi")):
+        for tag, key in (
+            ("AB", "abstract"),
+            ("JO", "journal"),
+            ("VL", "volume"),
+            ("IS", "issue"),
+            ("SP", "pages"),
+            ("DO", "doi"),
+        ):
             if item[key]:
                 out.append(f"{tag}  - {item[key]}")
         out += [f"KW  - {k}" for k in item["keywords"]]
@@ -97,14 +103,35 @@ def write_medline(items) -> str:
 def write_csv(items) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["Title", "Abstract", "Authors", "Year", "Source title", "Volume", "Issue",
-                     "Pages", "DOI", "Author Keywords"])
+    writer.writerow(
+        [
+            "Title",
+            "Abstract",
+            "Authors",
+            "Year",
+            "Source title",
+            "Volume",
+            "Issue",
+            "Pages",
+            "DOI",
+            "Author Keywords",
+        ]
+    )
     for item in items:
-        writer.writerow([
-            item["title"], item["abstract"], "; ".join(item["authors"]),
-            "" if item["year"] is None else item["year"], item["journal"], item["volume"],
-            item["issue"], item["pages"], item["doi"], "; ".join(item["keywords"]),
-        ])
+        writer.writerow(
+            [
+                item["title"],
+                item["abstract"],
+                "; ".join(item["authors"]),
+                "" if item["year"] is None else item["year"],
+                item["journal"],
+                item["volume"],
+                item["issue"],
+                item["pages"],
+                item["doi"],
+                "; ".join(item["keywords"]),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -124,7 +151,7 @@ WRITERS = {"ris": write_ris, "medline": write_medline, "csv": write_csv}
 @given(items=st.lists(records, min_size=1, max_size=5), fmt=st.sampled_from(sorted(WRITERS)))
 def test_round_trip(items, fmt):
     text = WRITERS[fmt](items)
-    result = parse(text.encode("utf-8"), f"export.{ {'medline': 'nbib'}.get(fmt, fmt)}")
+    result = parse(text.encode("utf-8"), f"export.{ {'medline': 'nbib'}.get(fmt, fmt) }")
     assert result.format == fmt
     assert result.problems == []
     assert [comparable(r) for r in result.records] == items
@@ -145,8 +172,18 @@ def _check(result: ParseResult, data: bytes):
         assert problem.message
 
 
-SAMPLES = [read(name) for name in ("scopus.ris", "pubmed.nbib", "wos.txt", "zotero.bib",
-                                   "scopus.csv", "pubmed.xml", "endnote.xml")]
+SAMPLES = [
+    read(name)
+    for name in (
+        "scopus.ris",
+        "pubmed.nbib",
+        "wos.txt",
+        "zotero.bib",
+        "scopus.csv",
+        "pubmed.xml",
+        "endnote.xml",
+    )
+]
 
 
 @st.composite

@@ -254,3 +254,18 @@ def test_validation_cuts_overlong_fields_with_a_warning_and_refuses_missing_titl
         (12, "x.ris, entry at line 12 has no title.", "error"),
     ]
     assert len(long_journal.journal) == 500
+
+
+def test_a_csv_without_a_title_column_offers_all_its_headers(client, review, lead, tmp_path):
+    source = factories.SourceFactory(review=review)
+    batch = import_service.import_upload(
+        review=review, source=source, filename="odd.csv", content=b"Name,When\nA study,2020\n"
+    )
+    assert batch.status == "pending" and "title" not in batch.column_mapping
+    client.force_login(lead)
+    url = reverse("review:import-mapping", args=[review.slug, batch.pk])
+    html = client.get(url).content.decode()
+    assert '<option value="Name">Name</option>' in html
+    response = client.post(url, {"title": "Name", "year": "When"})
+    assert response.status_code == 302
+    assert Record.objects.get().title == "A study"
