@@ -88,7 +88,8 @@ def _peers():
 
         peers["PyMARE DL"] = lambda y, v: DerSimonianLaird().fit_dataset(Dataset(y=y, v=v))
         peers["PyMARE REML"] = lambda y, v: VarianceBasedLikelihoodEstimator(
-            method="REML").fit_dataset(Dataset(y=y, v=v))
+            method="REML"
+        ).fit_dataset(Dataset(y=y, v=v))
     except ImportError:
         missing.append("PyMARE")
     return peers, missing
@@ -133,16 +134,32 @@ def _warm_up(peers) -> None:
 
 def main() -> None:
     peers, missing = _peers()
-    print(f"Python {platform.python_version()}, numpy {np.__version__}, "
-          f"{platform.machine()}; seed {SEED}; median of >= {MIN_REPEATS} runs")
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{platform.machine()}; seed {SEED}; median of >= {MIN_REPEATS} runs"
+    )
     if missing:
-        print(f"Peers not installed (skipped): {', '.join(missing)}. "
-              "Install with: pip install -r requirements-bench.txt")
-    print(f"leave1out skipped above k = {QUADRATIC_MAX_K:,} (O(k^2): each sub-fit has its "
-          "own tau^2, so every sub-fit sums over all studies).\n")
+        print(
+            f"Peers not installed (skipped): {', '.join(missing)}. "
+            "Install with: pip install -r requirements-bench.txt"
+        )
+    print(
+        f"leave1out skipped above k = {QUADRATIC_MAX_K:,} (O(k^2): each sub-fit has its "
+        "own tau^2, so every sub-fit sums over all studies).\n"
+    )
 
-    ours_rows = ["escalc SMD", "rma DL", "rma DL knha", "rma PM", "rma REML", "rma REML knha",
-                 "confint REML (QP)", "leave1out REML", "leave1out DL", "trimfill REML"]
+    ours_rows = [
+        "escalc SMD",
+        "rma DL",
+        "rma DL knha",
+        "rma PM",
+        "rma REML",
+        "rma REML knha",
+        "confint REML (QP)",
+        "leave1out REML",
+        "leave1out DL",
+        "trimfill REML",
+    ]
     _warm_up(peers)
     results: dict[str, dict[int, float | None]] = {name: {} for name in ours_rows}
     peer_results: dict[str, dict[int, float | None]] = {name: {} for name in peers}
@@ -199,14 +216,14 @@ def main() -> None:
             for peer in peer_names:
                 if peer not in peers:
                     continue
-                cells = [
-                    f"{results[ours][k] / peer_results[peer][k]:.2f}" for k in SIZES
-                ]
+                cells = [f"{results[ours][k] / peer_results[peer][k]:.2f}" for k in SIZES]
                 print(f"| {ours} / {peer} | " + " | ".join(cells) + " |")
     goal_reml = results["rma REML"][10_000]
     goal_l1o = results["leave1out REML"][1_000]
-    print(f"\nGoals: REML at k = 10,000: {fmt(goal_reml)} (goal < 20 ms); "
-          f"leave1out REML at k = 1,000: {fmt(goal_l1o)} (goal < 0.5 s).")
+    print(
+        f"\nGoals: REML at k = 10,000: {fmt(goal_reml)} (goal < 20 ms); "
+        f"leave1out REML at k = 1,000: {fmt(goal_l1o)} (goal < 0.5 s)."
+    )
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ stored facts. Records are never deleted: a duplicate points at its group's prima
 a `DuplicatePair` with the reason it matched, and every action is a `DedupEvent`.
 """
 
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -53,6 +56,35 @@ class DedupPlan:
 
 def dedup_plan(*, review: Review, new) -> DedupPlan:
     """Match parsed records (not yet stored) against each other and the review's records."""
+    return dedup_plan_start(review=review, new=new, parallel=False)()
+
+
+# Large imports: the matching (pure CPU) runs in a forked child while the parent writes the
+# records to the database, so the two phases overlap on a 2-core machine.
+PARALLEL_MIN_RECORDS = 20_000
+_child_input: tuple | None = None
+
+
+def _match_in_child() -> DedupPlan:
+    incoming, existing, primary_of = _child_input
+    return _match(incoming, existing, primary_of)
+
+
+def _match(incoming, existing, primary_of) -> DedupPlan:
+    result = dedup.find_duplicates(incoming, existing=existing)
+    by_key = {r.id: r for r in incoming}
+    return _plan_from_matches(result.matches, by_key, primary_of, result.stats)
+
+
+def dedup_plan_start(*, review: Review, new, parallel: bool = True) -> Callable[[], DedupPlan]:
+    """Start matching `new` parsed records; returns a function that waits for the plan.
+
+    The review's records are read here, in the caller's process. With `parallel` and at least
+    PARALLEL_MIN_RECORDS new records, the matching runs in a child process forked now (it
+    touches no database connection and exits without running finalisers), and the caller can
+    write records meanwhile; otherwise it runs before this returns.
+    """
+    global _child_input
     existing_rows = list(Record.objects.filter(review=review).values(*_FIELDS))
     existing = [_as_dedup_record(row["pk"], row) for row in existing_rows]
     primary_of = {row["pk"]: row["duplicate_of_id"] or row["pk"] for row in existing_rows}
@@ -60,9 +92,22 @@ def dedup_plan(*, review: Review, new) -> DedupPlan:
         _as_dedup_record(_new_key(i), {name: getattr(r, name, None) for name in _FIELDS[1:-1]})
         for i, r in enumerate(new)
     ]
-    result = dedup.find_duplicates(incoming, existing=existing)
-    by_key = {r.id: r for r in incoming}
-    return _plan_from_matches(result.matches, by_key, primary_of, result.stats)
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if not (parallel and fork and len(incoming) >= PARALLEL_MIN_RECORDS):
+        plan = _match(incoming, existing, primary_of)
+        return lambda: plan
+    _child_input = (incoming, existing, primary_of)
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        future = executor.submit(_match_in_child)
+    finally:
+        _child_input = None  # the child has its copy; free the parent's reference
+    executor.shutdown(wait=False)
+
+    def wait() -> DedupPlan:
+        return future.result()
+
+    return wait
 
 
 def _plan_from_matches(matches, new_records: dict, primary_of: dict, stats: dict) -> DedupPlan:
@@ -123,16 +168,23 @@ def _plan_from_matches(matches, new_records: dict, primary_of: dict, stats: dict
 
 
 def dedup_apply(plan: DedupPlan, *, review: Review, new_ids: list[int]) -> None:
-    """Store a plan once the new records have ids (inside the import's transaction)."""
+    """Store a plan once the new records have ids: links, pairs and one log event.
+
+    Runs inside the import's transaction.
+    """
 
     def pk(key):
         return new_ids[int(key.removeprefix("new-"))] if isinstance(key, str) else key
 
-    Record.objects.bulk_update(
-        [Record(pk=pk(key), duplicate_of_id=pk(primary)) for key, primary in plan.links.items()],
-        ["duplicate_of"],
-        batch_size=1000,
-    )
+    links = [(pk(primary), pk(key)) for key, primary in plan.links.items()]
+    if links:
+        table = connection.ops.quote_name(Record._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET duplicate_of_id = %s WHERE id = %s",  # noqa: S608
+                links,
+            )
+
     pairs = {}
     for a, b, status, score, reason in plan.pairs:
         low, high = sorted((pk(a), pk(b)))

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from review import importers
-from review.dedup_service import DedupPlan, dedup_apply, dedup_plan
+from review.dedup_service import DedupPlan, dedup_apply, dedup_plan_start
 from review.models import ImportBatch, ImportFormat, ImportStatus, Record, Review, Source
 
 logger = logging.getLogger(__name__)
@@ -196,12 +196,11 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
             message = f"{batch.filename} holds no records."
             return _fail(batch, [{"line": None, "message": message, "severity": "error"}], problems)
 
-        step("de-duplicating", 45)
-        plan = dedup_plan(review=batch.review, new=result.records)
-        step("writing", 80)
+        step("de-duplicating and writing", 45)
+        wait_for_plan = dedup_plan_start(review=batch.review, new=result.records)
         with transaction.atomic():
             ids = records_insert(batch, result.records)
-            dedup_apply(plan, review=batch.review, new_ids=ids)
+            dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
             batch.record_count = len(ids)
             batch.problems = problems
             batch.status, batch.phase, batch.progress = ImportStatus.DONE, "", 100
@@ -256,50 +255,55 @@ def validate_entries(filename: str, records: Sequence) -> Iterable[tuple[int | N
 def records_insert(batch: ImportBatch, records: Sequence) -> list[int]:
     """Insert the batch's records quickly; returns their ids in the order given.
 
-    One multi-row INSERT per 500 records on SQLite (executemany), COPY on PostgreSQL: a
-    100,000-record import is written in seconds, where `bulk_create` spends most of its time
+    COPY on PostgreSQL and `executemany` on SQLite: `bulk_create` would spend most of the time
     building SQL. Runs inside the caller's transaction.
     """
-    now = timezone.now()
-    columns, rows = _record_rows(batch, records, now)
+    _insert_rows(_record_rows(batch, records, timezone.now()))
+    ids = dict(Record.objects.filter(batch=batch).values_list("position", "pk"))
+    return [ids[position] for position in range(1, len(records) + 1)]
+
+
+_COLUMNS = [
+    "review_id", "batch_id", "position", "title", "abstract", "authors", "year", "journal",
+    "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "language", "raw",
+    "title_key", "first_author_key", "removed_reason", "created_at",
+]  # fmt: skip
+
+
+def _insert_rows(rows: list[tuple]) -> None:
+    if not rows:
+        return
     table = connection.ops.quote_name(Record._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            placeholders = ", ".join(["%s"] * len(columns))
+            placeholders = ", ".join(["%s"] * len(_COLUMNS))
             # Table and column names come from the model, never from the file.
             sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
             cursor.executemany(sql, rows)
-    ids = dict(Record.objects.filter(batch=batch).values_list("position", "pk"))
-    return [ids[position] for position in range(1, len(records) + 1)]
 
 
-def _record_rows(batch: ImportBatch, records: Sequence, now) -> tuple[list[str], list[tuple]]:
+def _record_rows(batch, records: Sequence, now) -> list[tuple]:
     from review import keys
 
-    columns = [
-        "review_id", "batch_id", "position", "title", "abstract", "authors", "year", "journal",
-        "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "language", "raw",
-        "title_key", "first_author_key", "removed_reason", "created_at",
-    ]  # fmt: skip
     dumps = json.dumps
     rows = []
-    for position, r in enumerate(records, start=1):
+    for i, r in enumerate(records):
         doi, pmid = keys.normalise_doi(r.doi), keys.normalise_pmid(r.pmid)
         rows.append(
             (
-                batch.review_id, batch.pk, position, r.title.strip(), r.abstract or "",
+                batch.review_id, batch.pk, i + 1, r.title.strip(), r.abstract or "",
                 dumps(list(r.authors or [])), r.year, r.journal or "", r.volume or "",
                 r.issue or "", r.pages or "", doi, pmid, r.url or "",
                 dumps(list(r.keywords or [])), r.language or "", dumps(r.raw or {}),
                 keys.title_key(r.title)[:255], keys.first_author_key(r.authors)[:100], "", now,
             )
         )  # fmt: skip
-    return columns, rows
+    return rows
 
 
 @dataclass(frozen=True)

@@ -269,3 +269,20 @@ def test_a_csv_without_a_title_column_offers_all_its_headers(client, review, lea
     response = client.post(url, {"title": "Name", "year": "When"})
     assert response.status_code == 302
     assert Record.objects.get().title == "A study"
+
+
+def test_large_imports_match_in_a_child_process_with_the_same_result(review, monkeypatch):
+    from review import dedup_service
+
+    source = factories.SourceFactory(review=review)
+    upload(review, source, "pubmed_small.ris")
+    records = import_service.importers.parse(
+        (DATA / "embase_small.ris").read_bytes(), "embase_small.ris", "ris"
+    ).records
+    in_process = dedup_service.dedup_plan(review=review, new=records)
+    monkeypatch.setattr(dedup_service, "PARALLEL_MIN_RECORDS", 1)
+    wait = dedup_service.dedup_plan_start(review=review, new=records)
+    assert Record.objects.count() == 3  # the parent's connection still works while it runs
+    in_child = wait()
+    assert in_child.links == in_process.links == {"new-0": Record.objects.get(position=1).pk}
+    assert in_child.pairs == in_process.pairs
