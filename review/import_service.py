@@ -22,9 +22,18 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from review import importers
-from review.dedup_service import DedupPlan, dedup_apply, dedup_plan_start
-from review.models import ImportBatch, ImportFormat, ImportStatus, Record, Review, Source
+from review import importers, keys
+from review.dedup_service import dedup_apply, dedup_plan_start
+from review.models import (
+    DuplicatePair,
+    ImportBatch,
+    ImportFormat,
+    ImportStatus,
+    PairStatus,
+    Record,
+    Review,
+    Source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +297,6 @@ def _insert_rows(rows: list[tuple]) -> None:
 
 
 def _record_rows(batch, records: Sequence, now) -> list[tuple]:
-    from review import keys
 
     dumps = json.dumps
     rows = []
@@ -315,8 +323,6 @@ class ImportSummary:
 
 def import_summary(batch: ImportBatch) -> ImportSummary:
     records = Record.objects.filter(batch=batch)
-    from review.models import DuplicatePair, PairStatus
-
     possible = DuplicatePair.objects.filter(
         review=batch.review_id, status=PairStatus.POSSIBLE, record_b__batch=batch
     ).count()
@@ -325,15 +331,3 @@ def import_summary(batch: ImportBatch) -> ImportSummary:
         duplicates=records.filter(duplicate_of__isnull=False).count(),
         possible=possible,
     )
-
-
-__all__ = [
-    "DedupPlan",
-    "import_confirm_mapping",
-    "import_now",
-    "import_run",
-    "import_summary",
-    "import_upload",
-    "records_insert",
-    "validate_entries",
-]
