@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from screening.models import ExclusionReason, Retrieval, ScreeningDecision, StageResult
+from screening.models import (
+    ExclusionReason,
+    Retrieval,
+    ScreeningDecision,
+    ScreeningEvent,
+    StageResult,
+)
 
 
 @admin.register(ExclusionReason)
@@ -37,3 +43,10 @@ class RetrievalAdmin(admin.ModelAdmin):
     list_display = ["record", "status", "updated_at"]
     list_filter = ["status"]
     raw_id_fields = ["review", "record", "updated_by"]
+
+
+@admin.register(ScreeningEvent)
+class ScreeningEventAdmin(admin.ModelAdmin):
+    list_display = ["record", "stage", "action", "user", "created_at"]
+    list_filter = ["stage", "action"]
+    raw_id_fields = ["review", "record", "user"]

@@ -190,3 +190,35 @@ class Retrieval(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id}: {self.status}"
+
+
+class ScreeningAction(models.TextChoices):
+    DECIDE = "decide", "Decided"
+    CHANGE = "change", "Changed a decision"
+    UNDO = "undo", "Undid a decision"
+    SETTLE = "settle", "Settled by the reviewers' votes"
+    RESOLVE = "resolve", "Resolved a conflict"
+    RETRIEVE = "retrieve", "Recorded the full-text retrieval"
+
+
+class ScreeningEvent(models.Model):
+    """The append-only audit trail of screening: every vote, change, undo and resolution."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="screening_events"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    action = models.CharField(max_length=20, choices=ScreeningAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["review", "record"], name="event_review_record")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on record {self.record_id} by {self.user_id}"

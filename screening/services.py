@@ -1,0 +1,271 @@
+"""Screening use cases: vote, settle, resolve conflicts, undo; every step is an audit event.
+
+Rules (PRISMA 2020 stages, Covidence-like):
+- Title/abstract screening is for records of databases and registers that are neither
+  duplicates nor removed; other-method records go straight to full-text eligibility.
+- Full-text eligibility needs the record included at title/abstract (database/register arm) and
+  its full text retrieved; an exclusion there needs one of the review's reasons.
+- Single mode: the vote settles the stage. Dual mode: two different reviewers vote; agreement
+  settles it ("maybe" counts as include), disagreement (or two exclusions with different
+  full-text reasons) is a conflict that a lead resolves. Resolution never changes the votes.
+- Votes are never edited: a change or an undo supersedes the current row and is logged.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from review.models import DATABASES_AND_REGISTERS, Record, Review, ScreeningMode
+from screening.models import (
+    ExclusionReason,
+    ResultMethod,
+    Retrieval,
+    RetrievalStatus,
+    ScreeningAction,
+    ScreeningDecision,
+    ScreeningEvent,
+    Stage,
+    StageResult,
+    Verdict,
+)
+
+
+def stage_mode(review: Review, stage: str) -> tuple[str, bool]:
+    """(mode, blind) of a stage."""
+    if stage == Stage.TITLE_ABSTRACT:
+        return review.title_abstract_mode, review.title_abstract_blind
+    return review.full_text_mode, review.full_text_blind
+
+
+def _settled(verdict: str) -> str:
+    return Verdict.EXCLUDE if verdict == Verdict.EXCLUDE else Verdict.INCLUDE
+
+
+def eligible_records(review: Review, stage: str):
+    """Records that can be voted on at `stage` (not yet considering who voted)."""
+    records = Record.objects.filter(review=review, duplicate_of__isnull=True, removed_reason="")
+    dbr = Q(batch__source__arm__in=DATABASES_AND_REGISTERS)
+    if stage == Stage.TITLE_ABSTRACT:
+        return records.filter(dbr)
+    passed = StageResult.objects.filter(
+        record=OuterRef("pk"),
+        stage=Stage.TITLE_ABSTRACT,
+        verdict=Verdict.INCLUDE,
+        superseded_at__isnull=True,
+    )
+    retrieved = Retrieval.objects.filter(record=OuterRef("pk"), status=RetrievalStatus.RETRIEVED)
+    return records.filter((~dbr | Exists(passed)) & Exists(retrieved))
+
+
+def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
+    """The next record for this reviewer: never one they have a current vote on, never a
+    settled one, and in dual mode never one that two others have voted on. Import order for
+    now; a ranking plugs in here (order the queryset by its score)."""
+    mode, _blind = stage_mode(review, stage)
+    current = ScreeningDecision.objects.filter(
+        record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+    )
+    settled = StageResult.objects.filter(
+        record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+    )
+    queue = (
+        eligible_records(review, stage)
+        .exclude(Exists(current.filter(reviewer=reviewer)))
+        .exclude(Exists(settled))
+    )
+    if mode == ScreeningMode.DUAL:
+        votes = Count(
+            "screeningdecisions",
+            filter=Q(screeningdecisions__stage=stage, screeningdecisions__superseded_at=None),
+        )
+        queue = queue.annotate(votes=votes).filter(votes__lt=2)
+    return queue.order_by("pk").first()
+
+
+def _log(record: Record, stage: str, action: str, user, **detail) -> None:
+    ScreeningEvent.objects.create(
+        review_id=record.review_id, record=record, stage=stage, action=action, user=user,
+        detail=detail,
+    )  # fmt: skip
+
+
+def _check_reason(review: Review, stage: str, verdict: str, reason):
+    if verdict != Verdict.EXCLUDE:
+        if reason is not None:
+            raise ValidationError("Only an exclusion takes a reason.")
+        return None
+    if reason is None:
+        if stage == Stage.FULL_TEXT:
+            raise ValidationError("A full-text exclusion needs one of the review's reasons.")
+        return None
+    if isinstance(reason, int):
+        reason = ExclusionReason.objects.filter(review=review, pk=reason, is_active=True).first()
+    if reason is None or reason.review_id != review.pk:
+        raise ValidationError("That exclusion reason is not one of this review's.")
+    return reason
+
+
+@transaction.atomic
+def decision_record(
+    *, review: Review, record: Record, reviewer, stage: str, verdict: str, reason=None, note=""
+) -> ScreeningDecision:
+    """Record (or change) `reviewer`'s vote and settle the stage when the votes allow it."""
+    if stage not in Stage.values or verdict not in Verdict.values:
+        raise ValidationError("Unknown stage or verdict.")
+    reason = _check_reason(review, stage, verdict, reason)
+    record = Record.objects.select_for_update().get(pk=record.pk)
+    if (
+        record.review_id != review.pk
+        or not eligible_records(review, stage).filter(pk=record.pk).exists()
+    ):
+        raise ValidationError(f"Record {record.pk} is not open for {Stage(stage).label.lower()}.")
+    current = list(
+        ScreeningDecision.objects.select_for_update().filter(
+            record=record, stage=stage, superseded_at__isnull=True
+        )
+    )
+    result = _current_result(record, stage)
+    if result is not None and result.method in (ResultMethod.RESOLUTION, ResultMethod.AUTOMATION):
+        raise ValidationError("This record was settled by a lead; ask them to change it.")
+    mine = next((d for d in current if d.reviewer_id == reviewer.pk), None)
+    mode, _blind = stage_mode(review, stage)
+    if mine is None and mode == ScreeningMode.DUAL and len(current) >= 2:
+        raise ValidationError("Two reviewers have already screened this record.")
+    now = timezone.now()
+    if mine is not None:
+        mine.superseded_at = now
+        mine.save(update_fields=["superseded_at"])
+        current.remove(mine)
+    try:
+        with transaction.atomic():
+            decision = ScreeningDecision.objects.create(
+                review=review, record=record, stage=stage, reviewer=reviewer, verdict=verdict,
+                reason=reason, note=note,
+            )  # fmt: skip
+    except IntegrityError:  # a double click that raced past the lock on SQLite
+        raise ValidationError("This decision was already recorded.") from None
+    _log(record, stage, ScreeningAction.CHANGE if mine else ScreeningAction.DECIDE, reviewer,
+         verdict=verdict, reason=reason.label if reason else None)  # fmt: skip
+    _settle(review, record, stage, [*current, decision], mode, previous=result)
+    return decision
+
+
+def _current_result(record: Record, stage: str) -> StageResult | None:
+    return (
+        StageResult.objects.select_for_update()
+        .filter(record=record, stage=stage, superseded_at__isnull=True)
+        .first()
+    )
+
+
+def _settle(review, record, stage, votes, mode, previous) -> StageResult | None:
+    """Write the stage result the current votes imply, superseding a stale one."""
+    verdict = reason = method = None
+    if mode == ScreeningMode.SINGLE and votes:
+        vote = votes[-1]
+        verdict, reason, method = _settled(vote.verdict), vote.reason, ResultMethod.SINGLE
+    elif len(votes) == 2:
+        a, b = votes
+        same = _settled(a.verdict) == _settled(b.verdict)
+        if same and (_settled(a.verdict) == Verdict.INCLUDE or stage == Stage.TITLE_ABSTRACT):
+            verdict, reason, method = (
+                _settled(a.verdict),
+                a.reason or b.reason,
+                ResultMethod.AGREEMENT,
+            )
+        elif same and a.reason_id == b.reason_id:
+            verdict, reason, method = Verdict.EXCLUDE, a.reason, ResultMethod.AGREEMENT
+    if previous is not None:
+        if (previous.verdict, previous.reason_id) == (verdict, getattr(reason, "pk", None)):
+            return previous
+        previous.superseded_at = timezone.now()
+        previous.save(update_fields=["superseded_at"])
+    if verdict is None:
+        return None
+    result = StageResult.objects.create(
+        review=review, record=record, stage=stage, verdict=verdict,
+        reason=reason if verdict == Verdict.EXCLUDE else None, method=method,
+    )  # fmt: skip
+    _log(record, stage, ScreeningAction.SETTLE, None, verdict=verdict, method=method)
+    return result
+
+
+@transaction.atomic
+def decision_undo(*, review: Review, record: Record, reviewer, stage: str) -> None:
+    """Withdraw the reviewer's current vote (the record returns to their queue)."""
+    vote = (
+        ScreeningDecision.objects.select_for_update()
+        .filter(record=record, stage=stage, reviewer=reviewer, superseded_at__isnull=True)
+        .first()
+    )
+    if vote is None:
+        raise ValidationError("You have no decision on this record to undo.")
+    result = _current_result(record, stage)
+    if result is not None and result.method == ResultMethod.RESOLUTION:
+        raise ValidationError("This record was settled by a lead; ask them to change it.")
+    vote.superseded_at = timezone.now()
+    vote.save(update_fields=["superseded_at"])
+    _log(record, stage, ScreeningAction.UNDO, reviewer, verdict=vote.verdict)
+    remaining = list(
+        ScreeningDecision.objects.filter(record=record, stage=stage, superseded_at__isnull=True)
+    )
+    mode, _blind = stage_mode(review, stage)
+    _settle(review, record, stage, remaining, mode, previous=result)
+
+
+def conflicts(review: Review, stage: str):
+    """Records with two current votes that disagree and no current result."""
+    votes = ScreeningDecision.objects.filter(
+        record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+    )
+    settled = StageResult.objects.filter(
+        record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+    )
+    return (
+        Record.objects.filter(review=review)
+        .annotate(
+            votes=Count(
+                "screeningdecisions",
+                filter=Q(screeningdecisions__stage=stage, screeningdecisions__superseded_at=None),
+            )
+        )
+        .filter(votes=2)
+        .exclude(Exists(settled))
+        .filter(Exists(votes))
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def conflict_resolve(
+    *, review: Review, record: Record, stage: str, resolver, verdict: str, reason=None, note=""
+) -> StageResult:
+    """A lead settles a conflict; the two reviewers' votes stay as they were."""
+    if verdict not in (Verdict.INCLUDE, Verdict.EXCLUDE):
+        raise ValidationError("A resolution is include or exclude.")
+    reason = _check_reason(review, stage, verdict, reason)
+    if not conflicts(review, stage).filter(pk=record.pk).exists():
+        raise ValidationError(f"Record {record.pk} has no open conflict at this stage.")
+    result = StageResult.objects.create(
+        review=review, record=record, stage=stage, verdict=verdict, reason=reason,
+        method=ResultMethod.RESOLUTION, decided_by=resolver, note=note,
+    )  # fmt: skip
+    _log(record, stage, ScreeningAction.RESOLVE, resolver, verdict=verdict,
+         reason=reason.label if reason else None)  # fmt: skip
+    return result
+
+
+def visible_decisions(*, review: Review, stage: str, viewer, record_ids):
+    """The current votes `viewer` may see: in blind dual mode only their own until the record
+    is settled (a conflict's votes are shown to the lead resolving it on the conflicts page)."""
+    votes = ScreeningDecision.objects.filter(
+        review=review, stage=stage, record_id__in=record_ids, superseded_at__isnull=True
+    ).select_related("reviewer", "reason")
+    mode, blind = stage_mode(review, stage)
+    if mode == ScreeningMode.DUAL and blind:
+        settled = StageResult.objects.filter(
+            record=OuterRef("record"), stage=stage, superseded_at__isnull=True
+        )
+        votes = votes.filter(Q(reviewer=viewer) | Exists(settled))
+    return votes
