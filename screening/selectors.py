@@ -1,0 +1,74 @@
+"""Reads for the screening pages."""
+
+import re
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from review.models import Record, Review
+from screening.models import ScreeningDecision, StageResult
+from screening.services import eligible_records
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    mine: int
+    settled: int
+
+    @property
+    def mine_percent(self) -> int:
+        return round(100 * self.mine / self.total) if self.total else 0
+
+    @property
+    def settled_percent(self) -> int:
+        return round(100 * self.settled / self.total) if self.total else 0
+
+
+def screening_progress(review: Review, reviewer, stage: str) -> Progress:
+    eligible = eligible_records(review, stage)
+    current = {"stage": stage, "superseded_at__isnull": True, "record__in": eligible}
+    return Progress(
+        total=eligible.count(),
+        mine=ScreeningDecision.objects.filter(reviewer=reviewer, **current).count(),
+        settled=StageResult.objects.filter(**current).count(),
+    )
+
+
+def last_decision(review: Review, reviewer, stage: str) -> ScreeningDecision | None:
+    return (
+        ScreeningDecision.objects.filter(
+            review=review, reviewer=reviewer, stage=stage, superseded_at__isnull=True
+        )
+        .select_related("record")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def highlight(text: str, include: list[str], exclude: list[str]) -> SafeString:
+    """Escape `text` and wrap the review's keywords in <mark> (green include, red exclude)."""
+    html = escape(text or "")
+    css = {w.casefold(): "kw-exclude" for w in exclude if w.strip()}
+    css.update({w.casefold(): "kw-include" for w in include if w.strip()})
+    if not css:
+        return mark_safe(html)  # noqa: S308  (escaped above)
+    words = sorted(css, key=len, reverse=True)  # longest first: "recognition memory" > "memory"
+    pattern = re.compile(r"\b(" + "|".join(re.escape(escape(w)) for w in words) + r")\b", re.I)
+    html = pattern.sub(
+        lambda m: f'<mark class="{css[m.group(1).casefold()]}">{m.group(1)}</mark>', html
+    )
+    return mark_safe(html)  # noqa: S308  (one pass over escaped text; only <mark> added)
+
+
+def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, list]]:
+    """Conflicts with both votes: the lead resolving them sees what each reviewer decided."""
+    records = list(records)
+    by_record: dict[int, list] = {}
+    votes = ScreeningDecision.objects.filter(
+        stage=stage, superseded_at__isnull=True, record__in=records
+    ).select_related("reviewer", "reason")
+    for vote in votes.order_by("created_at"):
+        by_record.setdefault(vote.record_id, []).append(vote)
+    return [(r, by_record.get(r.pk, [])) for r in records]

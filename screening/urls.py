@@ -1,0 +1,17 @@
+from django.urls import path
+
+from screening import views
+
+app_name = "screening"
+
+urlpatterns = [
+    path("reviews/<slug:slug>/screen/<slug:stage>/", views.screen, name="screen"),
+    path("reviews/<slug:slug>/screen/<slug:stage>/decide/", views.decide, name="decide"),
+    path("reviews/<slug:slug>/screen/<slug:stage>/undo/", views.undo, name="undo"),
+    path("reviews/<slug:slug>/conflicts/<slug:stage>/", views.conflicts, name="conflicts"),
+    path(
+        "reviews/<slug:slug>/conflicts/<slug:stage>/<int:record_id>/",
+        views.resolve,
+        name="resolve",
+    ),
+]

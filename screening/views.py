@@ -1,0 +1,132 @@
+"""The screening page (one record at a time, keyboard and htmx) and the conflicts page."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from review.access import abilities, review_for_user
+from screening import selectors, services
+from screening.models import Stage
+
+
+def _stage(stage: str) -> str:
+    if stage not in Stage.values:
+        raise Http404("No such stage.")
+    return stage
+
+
+def _card_context(request, review, stage, error=None):
+    record = services.next_record(review=review, reviewer=request.user, stage=stage)
+    reasons = list(review.exclusion_reasons.filter(is_active=True)[:9])
+    return {
+        "review": review,
+        "can": abilities(request.user, review),
+        "stage": stage,
+        "stage_label": Stage(stage).label,
+        "record": record,
+        "title": record
+        and selectors.highlight(record.title, review.highlight_include, review.highlight_exclude),
+        "abstract": record
+        and selectors.highlight(
+            record.abstract, review.highlight_include, review.highlight_exclude
+        ),
+        "reasons": reasons,
+        "progress": selectors.screening_progress(review, request.user, stage),
+        "last": selectors.last_decision(review, request.user, stage),
+        "error": error,
+    }
+
+
+def screen(request, slug, stage):
+    review = review_for_user(request.user, slug, need="screen")
+    context = _card_context(request, review, _stage(stage))
+    return render(request, "screening/screen.html", context)
+
+
+@require_POST
+def decide(request, slug, stage):
+    review = review_for_user(request.user, slug, need="screen")
+    stage = _stage(stage)
+    record = get_object_or_404(review.records, pk=request.POST.get("record"))
+    reason = request.POST.get("reason") or None
+    error = None
+    try:
+        services.decision_record(
+            review=review,
+            record=record,
+            reviewer=request.user,
+            stage=stage,
+            verdict=request.POST.get("verdict", ""),
+            reason=int(reason) if reason and reason.isdigit() else None,
+            note=request.POST.get("note", "")[:2000],
+        )
+    except ValidationError as e:
+        error = " ".join(e.messages)
+    return _respond(request, review, stage, error)
+
+
+@require_POST
+def undo(request, slug, stage):
+    review = review_for_user(request.user, slug, need="screen")
+    stage = _stage(stage)
+    last = selectors.last_decision(review, request.user, stage)
+    error = None
+    if last is None:
+        error = "Nothing to undo."
+    else:
+        try:
+            services.decision_undo(
+                review=review, record=last.record, reviewer=request.user, stage=stage
+            )
+        except ValidationError as e:
+            error = " ".join(e.messages)
+    return _respond(request, review, stage, error)
+
+
+def _respond(request, review, stage, error):
+    if request.htmx:
+        context = _card_context(request, review, stage, error)
+        return render(request, "screening/screen.html#card", context)
+    if error:
+        messages.error(request, error)
+    return redirect("screening:screen", slug=review.slug, stage=stage)
+
+
+def conflicts(request, slug, stage):
+    review = review_for_user(request.user, slug, need="manage")
+    stage = _stage(stage)
+    items = selectors.conflict_views(review, stage, services.conflicts(review, stage)[:50])
+    context = {
+        "review": review,
+        "can": abilities(request.user, review),
+        "stage": stage,
+        "stage_label": Stage(stage).label,
+        "items": items,
+        "reasons": review.exclusion_reasons.filter(is_active=True),
+    }
+    return render(request, "screening/conflicts.html", context)
+
+
+@require_POST
+def resolve(request, slug, stage, record_id):
+    review = review_for_user(request.user, slug, need="manage")
+    stage = _stage(stage)
+    record = get_object_or_404(review.records, pk=record_id)
+    reason = request.POST.get("reason")
+    try:
+        services.conflict_resolve(
+            review=review,
+            record=record,
+            stage=stage,
+            resolver=request.user,
+            verdict=request.POST.get("verdict", ""),
+            reason=int(reason) if reason and reason.isdigit() else None,
+            note=request.POST.get("note", "")[:2000],
+        )
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(request, f"Record {record.pk} resolved.")
+    return redirect("screening:conflicts", slug=review.slug, stage=stage)

@@ -1,0 +1,81 @@
+import pytest
+from django.urls import reverse
+
+from screening.models import ScreeningDecision, StageResult
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+TA = "title_abstract"
+
+
+@pytest.fixture
+def records(review):
+    review.highlight_include = ["trial"]
+    review.save()
+    batch = factories.ImportBatchFactory(source__review=review)
+    return [factories.RecordFactory(batch=batch, title=f"A trial {i}") for i in range(2)]
+
+
+def test_the_page_shows_the_next_record_with_keywords_highlighted(
+    client, review, records, reviewer
+):
+    client.force_login(reviewer)
+    html = client.get(reverse("screening:screen", args=[review.slug, TA])).content.decode()
+    assert f'data-record="{records[0].pk}"' in html
+    assert '<mark class="kw-include">trial</mark>' in html
+    assert "/static/screening/keys.js" in html
+
+
+def test_deciding_with_htmx_returns_the_next_card(client, review, records, reviewer):
+    client.force_login(reviewer)
+    url = reverse("screening:decide", args=[review.slug, TA])
+    response = client.post(
+        url, {"record": records[0].pk, "verdict": "include"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="screen-card"')
+    assert f'data-record="{records[1].pk}"' in html and "Mine: 1 / 2" in html
+    assert ScreeningDecision.objects.get().verdict == "include"
+
+
+def test_undo_brings_the_record_back(client, review, records, reviewer):
+    client.force_login(reviewer)
+    client.post(reverse("screening:decide", args=[review.slug, TA]),
+                {"record": records[0].pk, "verdict": "exclude"})  # fmt: skip
+    html = client.post(
+        reverse("screening:undo", args=[review.slug, TA]), headers={"HX-Request": "true"}
+    ).content.decode()
+    assert f'data-record="{records[0].pk}"' in html
+
+
+def test_viewers_cannot_screen_and_outsiders_see_nothing(client, review, records, viewer, outsider):
+    url = reverse("screening:screen", args=[review.slug, TA])
+    client.force_login(viewer)
+    assert client.get(url).status_code == 403
+    client.force_login(outsider)
+    assert client.get(url).status_code == 404
+    decide = reverse("screening:decide", args=[review.slug, TA])
+    assert client.post(decide, {"record": records[0].pk, "verdict": "include"}).status_code == 404
+    assert not ScreeningDecision.objects.exists()
+
+
+def test_a_lead_resolves_a_conflict_on_the_conflicts_page(client, review, records, reviewer, lead):
+    second = factories.MembershipFactory(review=review).user
+    for user, verdict in ((reviewer, "include"), (second, "exclude")):
+        client.force_login(user)
+        client.post(reverse("screening:decide", args=[review.slug, TA]),
+                    {"record": records[0].pk, "verdict": verdict})  # fmt: skip
+    client.force_login(reviewer)
+    assert client.get(reverse("screening:conflicts", args=[review.slug, TA])).status_code == 403
+    client.force_login(lead)
+    html = client.get(reverse("screening:conflicts", args=[review.slug, TA])).content.decode()
+    assert f'id="conflict-{records[0].pk}"' in html and second.username in html
+    client.post(reverse("screening:resolve", args=[review.slug, TA, records[0].pk]),
+                {"verdict": "exclude"})  # fmt: skip
+    result = StageResult.objects.get(record=records[0])
+    assert (result.verdict, result.method, result.decided_by) == ("exclude", "resolution", lead)
+
+
+def test_unknown_stage_is_404(client, review, reviewer):
+    client.force_login(reviewer)
+    assert client.get(reverse("screening:screen", args=[review.slug, "nope"])).status_code == 404
