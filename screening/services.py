@@ -269,3 +269,49 @@ def visible_decisions(*, review: Review, stage: str, viewer, record_ids):
         )
         votes = votes.filter(Q(reviewer=viewer) | Exists(settled))
     return votes
+
+
+def sought_records(review: Review):
+    """Reports sought for retrieval: included at title/abstract (databases and registers) or
+    found by other methods, and neither duplicates nor removed."""
+    records = Record.objects.filter(review=review, duplicate_of__isnull=True, removed_reason="")
+    passed = StageResult.objects.filter(
+        record=OuterRef("pk"),
+        stage=Stage.TITLE_ABSTRACT,
+        verdict=Verdict.INCLUDE,
+        superseded_at__isnull=True,
+    )
+    dbr = Q(batch__source__arm__in=DATABASES_AND_REGISTERS)
+    return records.filter(~dbr | Exists(passed))
+
+
+@transaction.atomic
+def retrieval_set(
+    *, review: Review, record: Record, user, status: str, file=None, url: str = "", reason=""
+) -> Retrieval:
+    """Record that a report's full text was retrieved (a PDF or a URL) or could not be."""
+    if not sought_records(review).filter(pk=record.pk).exists():
+        raise ValidationError(f"Record {record.pk} is not sought for retrieval.")
+    if status == RetrievalStatus.RETRIEVED and not (file or url.strip()):
+        raise ValidationError("Attach the PDF or give its URL.")
+    if status == RetrievalStatus.NOT_RETRIEVED:
+        if not reason.strip():
+            raise ValidationError("Say why the report could not be retrieved.")
+        if ScreeningDecision.objects.filter(record=record, stage=Stage.FULL_TEXT).exists():
+            raise ValidationError("This report is already being assessed at full text.")
+    if status not in RetrievalStatus.values:
+        raise ValidationError("Unknown retrieval status.")
+    retrieval, _ = Retrieval.objects.select_for_update().get_or_create(
+        record=record, defaults={"review": review, "status": status}
+    )
+    retrieval.status, retrieval.updated_by = status, user
+    retrieval.url = url.strip() if status == RetrievalStatus.RETRIEVED else ""
+    retrieval.not_retrieved_reason = reason.strip() if status != RetrievalStatus.RETRIEVED else ""
+    if file is not None:
+        retrieval.file = file
+    retrieval.full_clean(exclude=["review", "record"])
+    retrieval.save()
+    detail = {"status": status, "url": retrieval.url, "file": retrieval.file.name or None}
+    _log(record, "", ScreeningAction.RETRIEVE, user, **detail,
+         reason=retrieval.not_retrieved_reason or None)  # fmt: skip
+    return retrieval

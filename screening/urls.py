@@ -14,4 +14,10 @@ urlpatterns = [
         views.resolve,
         name="resolve",
     ),
+    path("reviews/<slug:slug>/retrieval/", views.retrieval, name="retrieval"),
+    path(
+        "reviews/<slug:slug>/retrieval/<int:record_id>/",
+        views.retrieval_save,
+        name="retrieval-save",
+    ),
 ]

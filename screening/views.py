@@ -130,3 +130,35 @@ def resolve(request, slug, stage, record_id):
     else:
         messages.success(request, f"Record {record.pk} resolved.")
     return redirect("screening:conflicts", slug=review.slug, stage=stage)
+
+
+def retrieval(request, slug):
+    review = review_for_user(request.user, slug, need="screen")
+    records = (
+        services.sought_records(review)
+        .select_related("retrieval", "batch__source")
+        .order_by("pk")[:200]
+    )
+    context = {"review": review, "can": abilities(request.user, review), "records": records}
+    return render(request, "screening/retrieval.html", context)
+
+
+@require_POST
+def retrieval_save(request, slug, record_id):
+    review = review_for_user(request.user, slug, need="screen")
+    record = get_object_or_404(review.records, pk=record_id)
+    try:
+        services.retrieval_set(
+            review=review,
+            record=record,
+            user=request.user,
+            status=request.POST.get("status", ""),
+            file=request.FILES.get("file"),
+            url=request.POST.get("url", ""),
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as e:
+        messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
+    else:
+        messages.success(request, f"Record {record.pk} saved.")
+    return redirect("screening:retrieval", slug=review.slug)

@@ -175,3 +175,32 @@ def test_a_double_click_records_one_vote(review, records, reviewer):
     vote(review, records[0], reviewer, "include")
     vote(review, records[0], reviewer, "include")
     assert ScreeningDecision.objects.filter(record=records[0], superseded_at=None).count() == 1
+
+
+def test_retrieval_needs_a_sought_report_and_a_pdf_url_or_reason(review, records, reviewer, second):
+    record = records[0]
+    with pytest.raises(ValidationError, match="is not sought for retrieval"):
+        services.retrieval_set(
+            review=review, record=record, user=reviewer, status="retrieved", url="https://x.org/a"
+        )
+    vote(review, record, reviewer, "include")
+    vote(review, record, second, "include")
+    with pytest.raises(ValidationError, match="Attach the PDF or give its URL"):
+        services.retrieval_set(review=review, record=record, user=reviewer, status="retrieved")
+    with pytest.raises(ValidationError, match="Say why the report could not be retrieved"):
+        services.retrieval_set(review=review, record=record, user=reviewer, status="not_retrieved")
+    services.retrieval_set(
+        review=review, record=record, user=reviewer, status="not_retrieved", reason="Paywalled"
+    )
+    assert services.next_record(review=review, reviewer=reviewer, stage=FT) is None
+    services.retrieval_set(
+        review=review, record=record, user=reviewer, status="retrieved", url="https://x.org/a"
+    )
+    assert services.next_record(review=review, reviewer=reviewer, stage=FT) == record
+    retrieval = Retrieval.objects.get(record=record)
+    assert (retrieval.status, retrieval.url, retrieval.not_retrieved_reason) == (
+        "retrieved",
+        "https://x.org/a",
+        "",
+    )
+    assert ScreeningEvent.objects.filter(action="retrieve").count() == 2

@@ -79,3 +79,25 @@ def test_a_lead_resolves_a_conflict_on_the_conflicts_page(client, review, record
 def test_unknown_stage_is_404(client, review, reviewer):
     client.force_login(reviewer)
     assert client.get(reverse("screening:screen", args=[review.slug, "nope"])).status_code == 404
+
+
+def test_the_retrieval_page_takes_a_pdf(client, review, records, reviewer, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from screening.models import Retrieval
+
+    settings.MEDIA_ROOT = tmp_path
+    review.title_abstract_mode = "single"
+    review.save()
+    client.force_login(reviewer)
+    client.post(reverse("screening:decide", args=[review.slug, TA]),
+                {"record": records[0].pk, "verdict": "include"})  # fmt: skip
+    html = client.get(reverse("screening:retrieval", args=[review.slug])).content.decode()
+    assert (
+        f'id="retrieval-{records[0].pk}"' in html and f'id="retrieval-{records[1].pk}"' not in html
+    )
+    pdf = SimpleUploadedFile("paper.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    client.post(reverse("screening:retrieval-save", args=[review.slug, records[0].pk]),
+                {"status": "retrieved", "file": pdf})  # fmt: skip
+    retrieval = Retrieval.objects.get(record=records[0])
+    assert retrieval.status == "retrieved" and retrieval.file.name.endswith(".pdf")
