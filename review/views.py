@@ -10,6 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from review import selectors, services
 from review.access import abilities, review_for_user
 from review.forms import MemberAddForm, MemberRoleForm, ReviewForm, SourceForm
+from screening.agreement_selectors import agreement_by_pair
+from screening.models import Stage
 
 
 def review_list(request):
@@ -33,6 +35,9 @@ def review_dashboard(request, slug):
         "review": review,
         "can": abilities(request.user, review),
         "counts": selectors.dashboard_counts(review),
+        "agreement": [
+            (Stage(stage).label, agreement_by_pair(review, stage)) for stage in Stage.values
+        ],
         "imports": review.imports.select_related("source", "uploaded_by").order_by("-created_at"),
     }
     return render(request, "review/dashboard.html", context)

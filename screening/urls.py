@@ -20,4 +20,5 @@ urlpatterns = [
         views.retrieval_save,
         name="retrieval-save",
     ),
+    path("reviews/<slug:slug>/agreement.csv", views.agreement_export, name="agreement-csv"),
 ]

@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from review.access import abilities, review_for_user
 from screening import selectors, services
+from screening.agreement_selectors import agreement_csv
 from screening.models import Stage
 
 
@@ -162,3 +163,10 @@ def retrieval_save(request, slug, record_id):
     else:
         messages.success(request, f"Record {record.pk} saved.")
     return redirect("screening:retrieval", slug=review.slug)
+
+
+def agreement_export(request, slug):
+    review = review_for_user(request.user, slug)
+    response = HttpResponse(agreement_csv(review), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{review.slug}-agreement.csv"'
+    return response

@@ -101,3 +101,18 @@ def test_the_retrieval_page_takes_a_pdf(client, review, records, reviewer, setti
                 {"status": "retrieved", "file": pdf})  # fmt: skip
     retrieval = Retrieval.objects.get(record=records[0])
     assert retrieval.status == "retrieved" and retrieval.file.name.endswith(".pdf")
+
+
+def test_dashboard_shows_agreement_and_exports_it(client, review, records, reviewer, viewer):
+    second = factories.MembershipFactory(review=review, user__username="zoe").user
+    for record, (a, b) in zip(records, [("include", "maybe"), ("exclude", "include")], strict=True):
+        for user, verdict in ((reviewer, a), (second, b)):
+            client.force_login(user)
+            client.post(reverse("screening:decide", args=[review.slug, TA]),
+                        {"record": record.pk, "verdict": verdict})  # fmt: skip
+    client.force_login(viewer)
+    html = client.get(reverse("review:dashboard", args=[review.slug])).content.decode()
+    assert f"{reviewer.username} · zoe" in html and ">50%<" in html
+    response = client.get(reverse("screening:agreement-csv", args=[review.slug]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "zoe" in response.content.decode()
