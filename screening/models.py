@@ -199,6 +199,7 @@ class ScreeningAction(models.TextChoices):
     SETTLE = "settle", "Settled by the reviewers' votes"
     RESOLVE = "resolve", "Resolved a conflict"
     RETRIEVE = "retrieve", "Recorded the full-text retrieval"
+    INCLUDE = "include", "Linked an included report to its study"
 
 
 class ScreeningEvent(models.Model):

@@ -315,3 +315,42 @@ def retrieval_set(
     _log(record, "", ScreeningAction.RETRIEVE, user, **detail,
          reason=retrieval.not_retrieved_reason or None)  # fmt: skip
     return retrieval
+
+
+def included_reports(review: Review):
+    """Reports whose current full-text result is include (PRISMA's "reports of included
+    studies" once each is linked to its study)."""
+    included = StageResult.objects.filter(
+        record=OuterRef("pk"),
+        stage=Stage.FULL_TEXT,
+        verdict=Verdict.INCLUDE,
+        superseded_at__isnull=True,
+    )
+    return Record.objects.filter(review=review).filter(Exists(included))
+
+
+@transaction.atomic
+def report_link_study(*, review: Review, record: Record, user, study_label: str):
+    """Link an included report to its study, creating the study when the label is new.
+
+    One study may have several reports (PRISMA counts both); a report reports one study, and
+    linking it again moves it.
+    """
+    from analysis.models import Study, StudyReport
+
+    label = study_label.strip()
+    if not label:
+        raise ValidationError("Name the study, e.g. “Smith 2019”.")
+    if not included_reports(review).filter(pk=record.pk).exists():
+        raise ValidationError(f"Record {record.pk} is not included at full text.")
+    study, _ = Study.objects.get_or_create(review=review, label=label[:200])
+    link, created = StudyReport.objects.select_for_update().get_or_create(
+        record=record, defaults={"study": study}
+    )
+    previous = None if created else link.study.label
+    if not created and link.study_id != study.pk:
+        link.study = study
+        link.save(update_fields=["study"])
+    _log(record, Stage.FULL_TEXT, ScreeningAction.INCLUDE, user, study=study.label,
+         previous_study=previous)  # fmt: skip
+    return link

@@ -21,4 +21,10 @@ urlpatterns = [
         name="retrieval-save",
     ),
     path("reviews/<slug:slug>/agreement.csv", views.agreement_export, name="agreement-csv"),
+    path("reviews/<slug:slug>/included/", views.inclusion, name="inclusion"),
+    path(
+        "reviews/<slug:slug>/included/<int:record_id>/",
+        views.inclusion_link,
+        name="inclusion-link",
+    ),
 ]

@@ -170,3 +170,35 @@ def agreement_export(request, slug):
     response = HttpResponse(agreement_csv(review), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{review.slug}-agreement.csv"'
     return response
+
+
+def inclusion(request, slug):
+    review = review_for_user(request.user, slug)
+    reports = (
+        services.included_reports(review)
+        .select_related("study_report__study", "batch__source")
+        .order_by("pk")[:500]
+    )
+    context = {
+        "review": review,
+        "can": abilities(request.user, review),
+        "reports": reports,
+        "studies": review.studies.order_by("label"),
+    }
+    return render(request, "screening/inclusion.html", context)
+
+
+@require_POST
+def inclusion_link(request, slug, record_id):
+    review = review_for_user(request.user, slug, need="screen")
+    record = get_object_or_404(review.records, pk=record_id)
+    try:
+        services.report_link_study(
+            review=review,
+            record=record,
+            user=request.user,
+            study_label=request.POST.get("study", ""),
+        )
+    except ValidationError as e:
+        messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
+    return redirect("screening:inclusion", slug=review.slug)

@@ -204,3 +204,34 @@ def test_retrieval_needs_a_sought_report_and_a_pdf_url_or_reason(review, records
         "",
     )
     assert ScreeningEvent.objects.filter(action="retrieve").count() == 2
+
+
+def test_included_reports_link_to_studies_one_study_many_reports(review, records, reviewer):
+    from analysis.models import StudyReport
+
+    review.title_abstract_mode = review.full_text_mode = "single"
+    review.save()
+    for record in records[:2]:
+        vote(review, record, reviewer, "include")
+        Retrieval.objects.create(review=review, record=record, status="retrieved")
+        vote(review, record, reviewer, "include", stage=FT)
+    with pytest.raises(ValidationError, match="is not included at full text"):
+        services.report_link_study(
+            review=review, record=records[2], user=reviewer, study_label="Smith 2019"
+        )
+    with pytest.raises(ValidationError, match="Name the study"):
+        services.report_link_study(review=review, record=records[0], user=reviewer, study_label=" ")
+    for record in records[:2]:
+        services.report_link_study(
+            review=review, record=record, user=reviewer, study_label="Smith 2019"
+        )
+    assert StudyReport.objects.filter(study__label="Smith 2019").count() == 2
+    services.report_link_study(
+        review=review, record=records[1], user=reviewer, study_label="Lee 2020"
+    )
+    assert dict(StudyReport.objects.values_list("record_id", "study__label")) == {
+        records[0].pk: "Smith 2019",
+        records[1].pk: "Lee 2020",
+    }
+    event = ScreeningEvent.objects.filter(action="include").last()
+    assert event.detail == {"study": "Lee 2020", "previous_study": "Smith 2019"}

@@ -116,3 +116,25 @@ def test_dashboard_shows_agreement_and_exports_it(client, review, records, revie
     response = client.get(reverse("screening:agreement-csv", args=[review.slug]))
     assert response["Content-Type"].startswith("text/csv")
     assert "zoe" in response.content.decode()
+
+
+def test_the_included_page_links_reports_to_studies(client, review, records, reviewer, viewer):
+    from screening import services
+    from screening.models import Retrieval
+
+    review.title_abstract_mode = review.full_text_mode = "single"
+    review.save()
+    record = records[0]
+    services.decision_record(review=review, record=record, reviewer=reviewer, stage=TA,
+                             verdict="include")  # fmt: skip
+    Retrieval.objects.create(review=review, record=record, status="retrieved")
+    services.decision_record(review=review, record=record, reviewer=reviewer, stage="full_text",
+                             verdict="include")  # fmt: skip
+    client.force_login(reviewer)
+    client.post(reverse("screening:inclusion-link", args=[review.slug, record.pk]),
+                {"study": "Smith 2019"})  # fmt: skip
+    client.force_login(viewer)
+    html = client.get(reverse("screening:inclusion", args=[review.slug])).content.decode()
+    assert "<strong>Smith 2019</strong>" in html and "Link</button>" not in html
+    url = reverse("screening:inclusion-link", args=[review.slug, record.pk])
+    assert client.post(url, {"study": "X"}).status_code == 403
