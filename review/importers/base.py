@@ -236,3 +236,18 @@ class Context:
             filename=self.filename,
             headers=self.headers,
         )
+
+
+def first_value(entry: dict[str, list[str]], *tags: str) -> str:
+    """The first non-empty value among `tags` of a tagged entry (RIS, MEDLINE, WoS)."""
+    for tag in tags:
+        for value in entry.get(tag, ()):
+            if value:
+                return value
+    return ""
+
+
+def warn_stray_lines(ctx, first: int, last: int, what: str) -> None:
+    """Warn that lines `first`..`last` were ignored, saying what they were not."""
+    where = f"Line {first}" if first == last else f"Lines {first}-{last}"
+    ctx.warning(first, f"{where}: {what} was ignored.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from review.importers.base import Context
+from review.importers.base import Context, first_value, warn_stray_lines
 
 _TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) {0,3}- ?(.*)$")
 _DOI = re.compile(r"^(.*?)\s*\[doi\]\s*$", re.IGNORECASE)
@@ -51,16 +51,7 @@ def parse_text(text: str, ctx: Context) -> None:
 
 
 def _stray(ctx: Context, first: int, last: int) -> None:
-    where = f"Line {first}" if first == last else f"Lines {first}-{last}"
-    ctx.warning(first, f"{where}: text that is not a MEDLINE tag line (TAG - value) was ignored.")
-
-
-def _first(entry: dict[str, list[str]], *tags: str) -> str:
-    for tag in tags:
-        for value in entry.get(tag, ()):
-            if value:
-                return value
-    return ""
+    warn_stray_lines(ctx, first, last, "text that is not a MEDLINE tag line (TAG - value)")
 
 
 def _doi(entry: dict[str, list[str]]) -> str:
@@ -78,18 +69,18 @@ def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
     authors += get("CN", [])
     ctx.add(
         {
-            "title": _first(entry, "TI", "BTI", "TT"),
+            "title": first_value(entry, "TI", "BTI", "TT"),
             "abstract": " ".join(get("AB", ())),
             "authors": authors,
-            "year": _first(entry, "DP", "DEP"),
-            "journal": _first(entry, "JT", "TA"),
-            "volume": _first(entry, "VI"),
-            "issue": _first(entry, "IP"),
-            "pages": _first(entry, "PG"),
+            "year": first_value(entry, "DP", "DEP"),
+            "journal": first_value(entry, "JT", "TA"),
+            "volume": first_value(entry, "VI"),
+            "issue": first_value(entry, "IP"),
+            "pages": first_value(entry, "PG"),
             "doi": _doi(entry),
-            "pmid": _first(entry, "PMID"),
+            "pmid": first_value(entry, "PMID"),
             "keywords": [*get("MH", ()), *get("OT", ())],
-            "language": _first(entry, "LA"),
+            "language": first_value(entry, "LA"),
         },
         line,
         entry,

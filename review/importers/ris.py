@@ -12,7 +12,7 @@ import re
 from rispy.config import LIST_TYPE_TAGS, TAG_KEY_MAPPING
 
 from review.importers import normalise
-from review.importers.base import Context
+from review.importers.base import Context, first_value, warn_stray_lines
 
 _TAG = re.compile(r"([A-Z][A-Z0-9]) {1,2}-(?: (.*)|\s*)$")
 _BARE_ER = re.compile(r"(ER)\s*-?\s*()$")
@@ -92,16 +92,7 @@ def parse_text(text: str, ctx: Context) -> None:
 
 
 def _stray(ctx: Context, first: int, last: int) -> None:
-    where = f"Line {first}" if first == last else f"Lines {first}-{last}"
-    ctx.warning(first, f"{where}: text outside any entry (not between TY and ER tags) was ignored.")
-
-
-def _first(entry: dict[str, list[str]], *tags: str) -> str:
-    for tag in tags:
-        for value in entry.get(tag, ()):
-            if value:
-                return value
-    return ""
+    warn_stray_lines(ctx, first, last, "text outside any entry (not between TY and ER tags)")
 
 
 def raw_entry(entry: dict[str, list[str]]) -> dict:
@@ -128,7 +119,7 @@ def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
     for value in get("KW", ()):
         keywords.extend(value.split(";") if ";" in value else (value,))
 
-    doi = _first(entry, "DO", "DI")
+    doi = first_value(entry, "DO", "DI")
     if not doi:
         for tag in ("M3", "UR", "L2", "N1", "ID"):
             for value in get(tag, ()):
@@ -139,7 +130,7 @@ def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
                 break
 
     pmid = ""
-    accession = _first(entry, "AN")
+    accession = first_value(entry, "AN")
     database = " ".join(get("DB", ())) + " " + " ".join(get("DP", ()))
     if accession and (
         accession.lower().startswith("pmid")
@@ -153,25 +144,25 @@ def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
                 pmid = found.group(1)
                 break
 
-    url = _first(entry, "UR", "L2")
+    url = first_value(entry, "UR", "L2")
     if ";" in url:
         url = url.split(";", 1)[0].strip()
 
     ctx.add(
         {
-            "title": _first(entry, "TI", "T1", "CT", "BT", "TT"),
+            "title": first_value(entry, "TI", "T1", "CT", "BT", "TT"),
             "abstract": " ".join(get("AB", ())) or " ".join(get("N2", ())),
             "authors": authors,
-            "year": _first(entry, "PY", "Y1", "DA", "Y2"),
-            "journal": _first(entry, "JF", "JO", "T2", "JA", "J2"),
-            "volume": _first(entry, "VL"),
-            "issue": _first(entry, "IS"),
-            "pages": normalise.join_pages(_first(entry, "SP"), _first(entry, "EP")),
+            "year": first_value(entry, "PY", "Y1", "DA", "Y2"),
+            "journal": first_value(entry, "JF", "JO", "T2", "JA", "J2"),
+            "volume": first_value(entry, "VL"),
+            "issue": first_value(entry, "IS"),
+            "pages": normalise.join_pages(first_value(entry, "SP"), first_value(entry, "EP")),
             "doi": doi,
             "pmid": pmid,
             "url": url,
             "keywords": keywords,
-            "language": _first(entry, "LA"),
+            "language": first_value(entry, "LA"),
         },
         line,
         raw_entry(entry),

@@ -8,7 +8,7 @@ import csv
 import re
 
 from review.importers import normalise
-from review.importers.base import Context
+from review.importers.base import Context, first_value, warn_stray_lines
 
 _TAG = re.compile(r"([A-Z][A-Z0-9])(?: (.*))?$")
 # Tags whose continuation lines are separate items rather than wrapped text.
@@ -130,16 +130,7 @@ def parse_tab(text: str, ctx: Context) -> None:
 
 
 def _stray(ctx: Context, first: int, last: int) -> None:
-    where = f"Line {first}" if first == last else f"Lines {first}-{last}"
-    ctx.warning(first, f"{where}: text outside any record (not between PT and ER) was ignored.")
-
-
-def _first(entry: dict[str, list[str]], *tags: str) -> str:
-    for tag in tags:
-        for value in entry.get(tag, ()):
-            if value:
-                return value
-    return ""
+    warn_stray_lines(ctx, first, last, "text outside any record (not between PT and ER)")
 
 
 def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
@@ -151,21 +142,23 @@ def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
     for tag in ("DE", "ID"):
         for value in get(tag, ()):
             keywords.extend(normalise.split_keywords(value))
-    pages = normalise.join_pages(_first(entry, "BP"), _first(entry, "EP")) or _first(entry, "AR")
+    pages = normalise.join_pages(first_value(entry, "BP"), first_value(entry, "EP")) or first_value(
+        entry, "AR"
+    )
     ctx.add(
         {
-            "title": _first(entry, "TI"),
+            "title": first_value(entry, "TI"),
             "abstract": " ".join(get("AB", ())),
             "authors": authors,
-            "year": _first(entry, "PY", "EA"),
-            "journal": _first(entry, "SO", "SE", "BS", "J9", "JI"),
-            "volume": _first(entry, "VL"),
-            "issue": _first(entry, "IS"),
+            "year": first_value(entry, "PY", "EA"),
+            "journal": first_value(entry, "SO", "SE", "BS", "J9", "JI"),
+            "volume": first_value(entry, "VL"),
+            "issue": first_value(entry, "IS"),
             "pages": pages,
-            "doi": _first(entry, "DI", "D2"),
-            "pmid": _first(entry, "PM"),
+            "doi": first_value(entry, "DI", "D2"),
+            "pmid": first_value(entry, "PM"),
             "keywords": keywords,
-            "language": _first(entry, "LA"),
+            "language": first_value(entry, "LA"),
         },
         line,
         {
