@@ -15,7 +15,7 @@ from django.http import Http404
 from review.models import Review
 from review.rules import role_of
 
-NEEDS = ("view", "screen", "manage")
+NEEDS = ("view", "screen", "manage", "resolve")
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,15 @@ class Abilities:
     role: str
     can_screen: bool
     can_manage: bool
+    can_resolve: bool = False
 
 
 def review_for_user(user, slug_or_id: str | int, *, need: str = "view") -> Review:
     """Return the review identified by slug (or numeric id) if `user` may `need` it.
 
     Raises Http404 for non-members (and unknown reviews) and PermissionDenied when the
-    member's role does not allow `need` ("view", "screen" or "manage").
+    member's role does not allow `need` ("view", "screen", "manage" or "resolve": leads and
+    the reviewers they chose to resolve conflicts).
     """
     if need not in NEEDS:
         raise ValueError(f"need must be one of {NEEDS}, not {need!r}")
@@ -51,4 +53,5 @@ def abilities(user, review: Review) -> Abilities:
         role=role_of(user, review) or "",
         can_screen=rules.test_rule("review.screen", user, review),
         can_manage=rules.test_rule("review.manage", user, review),
+        can_resolve=rules.test_rule("review.resolve", user, review),
     )

@@ -19,11 +19,15 @@ class ScreeningMode(models.TextChoices):
 
 class ReviewQuerySet(models.QuerySet):
     def for_user(self, user) -> "ReviewQuerySet":
-        """Reviews the user is a member of, each annotated with `user_role` (their role in it)."""
+        """Reviews the user is a member of, each annotated with `user_role` (their role in it)
+        and `user_can_resolve` (whether the lead chose them to resolve conflicts)."""
         if not user.is_authenticated:
             return self.none()
-        role = Membership.objects.filter(review=OuterRef("pk"), user=user).values("role")[:1]
-        return self.annotate(user_role=Subquery(role)).filter(user_role__isnull=False)
+        membership = Membership.objects.filter(review=OuterRef("pk"), user=user)
+        return self.annotate(
+            user_role=Subquery(membership.values("role")[:1]),
+            user_can_resolve=Subquery(membership.values("can_resolve")[:1]),
+        ).filter(user_role__isnull=False)
 
 
 class Review(models.Model):
@@ -101,6 +105,11 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.REVIEWER)
+    can_resolve = models.BooleanField(
+        "resolves conflicts",
+        default=False,
+        help_text="A reviewer the lead chose to resolve conflicts (leads always may).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

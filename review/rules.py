@@ -4,6 +4,8 @@ Rules (tested with `rules.test_rule(name, user, review)`; loaded by rules' autod
     review.view    any member (lead, reviewer, viewer) reads the review
     review.screen  leads and reviewers record screening decisions
     review.manage  leads change settings, sources and the team
+    review.resolve leads, and reviewers the lead chose (`Membership.can_resolve`), resolve
+                   conflicts (the service refuses a non-lead a conflict they voted in)
 
 `rules.test_rule` is used rather than `user.has_perm`, so a superuser gets no silent
 bypass: site administrators use the Django admin, not membership of every review.
@@ -48,6 +50,18 @@ def is_lead(user, review) -> bool:
     return has_role(user, review, Role.LEAD)
 
 
+@rules.predicate
+def is_chosen_resolver(user, review) -> bool:
+    """A reviewer the lead chose to resolve conflicts (the flag counts only for reviewers)."""
+    if role_of(user, review) != Role.REVIEWER:
+        return False
+    annotated = getattr(review, "user_can_resolve", None)
+    if annotated is not None:
+        return bool(annotated)
+    return Membership.objects.filter(review=review, user=user, can_resolve=True).exists()
+
+
 rules.add_rule("review.view", is_member)
 rules.add_rule("review.screen", is_screener)
 rules.add_rule("review.manage", is_lead)
+rules.add_rule("review.resolve", is_lead | is_chosen_resolver)

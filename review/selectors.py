@@ -1,27 +1,23 @@
-"""Reads that cross relations: the review list and the dashboard's counts so far.
+"""Reads that cross relations: the review list and the dashboard's sources table.
 
 The counts are aggregate queries over stored facts (records, stage results, retrievals,
 study links), never stored counters. `docs/architecture.md` maps each PRISMA 2020 box to them.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from analysis.models import StudyReport
 from review.models import (
-    DATABASES_AND_REGISTERS,
     DuplicatePair,
     ImportBatch,
     Membership,
     PairStatus,
     Record,
-    Removal,
     Review,
     Source,
 )
-from screening.models import Retrieval, RetrievalStatus, Stage, StageResult, Verdict
 
 
 def _count_subquery(queryset: QuerySet) -> Coalesce:
@@ -45,91 +41,27 @@ class SourceCount:
     imports: int
 
 
-@dataclass
-class DashboardCounts:
-    """What the review has so far, stage by stage, in the PRISMA 2020 order."""
-
-    sources: list[SourceCount] = field(default_factory=list)
-    identified: dict[str, int] = field(default_factory=dict)  # per arm
-    duplicates: int = 0
-    excluded_automatic: int = 0
-    excluded_other: int = 0
-    to_screen: int = 0  # databases and registers, after removals
-    title_abstract: dict[str, int] = field(default_factory=dict)  # settled verdict → n
-    not_retrieved: int = 0
-    full_text: dict[str, int] = field(default_factory=dict)
-    studies: int = 0
-    reports: int = 0
-
-    @property
-    def identified_total(self) -> int:
-        return sum(self.identified.values())
-
-    @property
-    def screened(self) -> int:
-        return sum(self.title_abstract.values())
-
-    @property
-    def assessed(self) -> int:
-        return sum(self.full_text.values())
-
-
-def dashboard_counts(review: Review) -> DashboardCounts:
-    """Counts so far for the dashboard: six queries whatever the review's size."""
-    counts = DashboardCounts()
-
-    # One pass over the records, grouped by import batch (no join); batches map to sources.
+def source_counts(review: Review) -> list[SourceCount]:
+    """Each source with its imports, records and duplicates (the dashboard's sources table), in
+    three queries whatever the review's size. The PRISMA counts are `screening.prisma`'s."""
     per_batch = (
         Record.objects.filter(review=review)
         .order_by()
         .values("batch")
-        .annotate(
-            n=Count("pk"),
-            dup=Count("pk", filter=Q(duplicate_of__isnull=False)),
-            automation=Count("pk", filter=Q(removed_reason=Removal.AUTOMATION)),
-            other=Count("pk", filter=Q(removed_reason=Removal.OTHER)),
-        )
+        .annotate(n=Count("pk"), dup=Count("pk", filter=Q(duplicate_of__isnull=False)))
     )
     batch_source = dict(ImportBatch.objects.filter(review=review).values_list("pk", "source"))
-    per_source: dict[int, dict[str, int]] = {}
+    per_source: dict[int, list[int]] = {}
     for row in per_batch:
-        totals = per_source.setdefault(batch_source[row["batch"]], dict.fromkeys(row, 0))
-        for key in ("n", "dup", "automation", "other"):
-            totals[key] += row[key]
-
-    empty = {"n": 0, "dup": 0, "automation": 0, "other": 0}
+        totals = per_source.setdefault(batch_source[row["batch"]], [0, 0])
+        totals[0] += row["n"]
+        totals[1] += row["dup"]
+    rows = []
     for source in Source.objects.filter(review=review):
-        row = per_source.get(source.pk, empty)
+        n, dup = per_source.get(source.pk, (0, 0))
         imports = sum(1 for s in batch_source.values() if s == source.pk)
-        counts.sources.append(SourceCount(source, row["n"], row["dup"], imports))
-        counts.identified[source.arm] = counts.identified.get(source.arm, 0) + row["n"]
-        counts.duplicates += row["dup"]
-        counts.excluded_automatic += row["automation"]
-        counts.excluded_other += row["other"]
-        if source.arm in DATABASES_AND_REGISTERS:
-            counts.to_screen += row["n"] - row["dup"] - row["automation"] - row["other"]
-
-    results = (
-        StageResult.objects.filter(review=review, superseded_at__isnull=True)
-        .order_by()
-        .values("stage", "verdict")
-        .annotate(n=Count("pk"))
-    )
-    for row in results:
-        target = counts.title_abstract if row["stage"] == Stage.TITLE_ABSTRACT else counts.full_text
-        target[row["verdict"]] = row["n"]
-    for verdict in (Verdict.INCLUDE, Verdict.EXCLUDE):
-        counts.title_abstract.setdefault(verdict, 0)
-        counts.full_text.setdefault(verdict, 0)
-
-    counts.not_retrieved = Retrieval.objects.filter(
-        review=review, status=RetrievalStatus.NOT_RETRIEVED
-    ).count()
-    included = StudyReport.objects.filter(study__review=review).aggregate(
-        reports=Count("pk"), studies=Count("study", distinct=True)
-    )
-    counts.studies, counts.reports = included["studies"], included["reports"]
-    return counts
+        rows.append(SourceCount(source, n, dup, imports))
+    return rows
 
 
 # Imports and duplicates ----------------------------------------------------------------------

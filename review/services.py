@@ -128,8 +128,21 @@ def membership_set_role(*, membership: Membership, role: str) -> Membership:
     if membership.role == Role.LEAD and role != Role.LEAD:
         _ensure_a_lead_remains(membership.review, without=membership)
     membership.role = role
+    if role != Role.REVIEWER:
+        membership.can_resolve = False  # leads always resolve; viewers never do
     membership.full_clean()
-    membership.save(update_fields=["role"])
+    membership.save(update_fields=["role", "can_resolve"])
+    return membership
+
+
+def membership_set_resolver(*, membership: Membership, can_resolve: bool) -> Membership:
+    """Choose a reviewer to resolve conflicts (a third reviewer), or withdraw the choice."""
+    if can_resolve and membership.role != Role.REVIEWER:
+        raise ValidationError(
+            "Only a reviewer can be chosen to resolve conflicts; leads always can."
+        )
+    membership.can_resolve = bool(can_resolve)
+    membership.save(update_fields=["can_resolve"])
     return membership
 
 

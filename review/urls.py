@@ -14,6 +14,11 @@ urlpatterns = [
     path("reviews/<slug:slug>/team/add/", views.member_add, name="member-add"),
     path("reviews/<slug:slug>/team/<int:member_id>/role/", views.member_role, name="member-role"),
     path(
+        "reviews/<slug:slug>/team/<int:member_id>/resolver/",
+        views.member_resolver,
+        name="member-resolver",
+    ),
+    path(
         "reviews/<slug:slug>/team/<int:member_id>/remove/",
         views.member_remove,
         name="member-remove",

@@ -12,6 +12,8 @@ from review.access import abilities, review_for_user
 from review.forms import MemberAddForm, MemberRoleForm, ReviewForm, SourceForm
 from screening.agreement_selectors import agreement_by_pair
 from screening.models import Stage
+from screening.prisma import prisma_counts
+from screening.record_selectors import pending_lines, prisma_boxes
 
 
 def review_list(request):
@@ -31,10 +33,16 @@ def review_create(request):
 
 def review_dashboard(request, slug):
     review = review_for_user(request.user, slug)
+    counts = prisma_counts(review)
     context = {
         "review": review,
         "can": abilities(request.user, review),
-        "counts": selectors.dashboard_counts(review),
+        "counts": counts,
+        "boxes": prisma_boxes(counts),
+        "rules": counts.rules(),
+        "failing": counts.check(),
+        "pending": pending_lines(counts),
+        "sources": selectors.source_counts(review),
         "agreement": [
             (Stage(stage).label, agreement_by_pair(review, stage)) for stage in Stage.values
         ],
@@ -115,6 +123,33 @@ def member_role(request, slug, member_id):
             "roles": MemberRoleForm.base_fields["role"].choices,
         }
         # htmx swaps only 2xx responses, so the row comes back with its error shown in it.
+        return render(request, "review/team.html#member-row", context)
+    if error:
+        messages.error(request, error)
+    return redirect("review:team", slug=review.slug)
+
+
+@require_POST
+def member_resolver(request, slug, member_id):
+    """Choose (or stop choosing) a reviewer to resolve conflicts: a checkbox, htmx on change."""
+    review = review_for_user(request.user, slug, need="manage")
+    membership = get_object_or_404(review.memberships.select_related("user"), pk=member_id)
+    error = None
+    try:
+        services.membership_set_resolver(
+            membership=membership, can_resolve=request.POST.get("can_resolve") == "on"
+        )
+    except ValidationError as e:
+        error = " ".join(e.messages)
+        membership.refresh_from_db()
+    if request.htmx:
+        context = {
+            "review": review,
+            "m": membership,
+            "can": abilities(request.user, review),
+            "row_error": error,
+            "roles": MemberRoleForm.base_fields["role"].choices,
+        }
         return render(request, "review/team.html#member-row", context)
     if error:
         messages.error(request, error)

@@ -1,6 +1,9 @@
 from django.contrib import admin
 
 from screening.models import (
+    CalibrationEvent,
+    CalibrationRound,
+    CalibrationSample,
     ExclusionReason,
     Retrieval,
     ScreeningDecision,
@@ -50,3 +53,30 @@ class ScreeningEventAdmin(admin.ModelAdmin):
     list_display = ["record", "stage", "action", "user", "created_at"]
     list_filter = ["stage", "action"]
     raw_id_fields = ["review", "record", "user"]
+
+
+class CalibrationSampleInline(admin.TabularInline):
+    model = CalibrationSample
+    extra = 0
+    raw_id_fields = ["record"]
+
+
+@admin.register(CalibrationRound)
+class CalibrationRoundAdmin(admin.ModelAdmin):
+    list_display = ["review", "stage", "reviewer_a", "reviewer_b", "created_at", "closed_at"]
+    list_filter = ["stage"]
+    raw_id_fields = ["review", "reviewer_a", "reviewer_b", "created_by", "closed_by"]
+    inlines = [CalibrationSampleInline]
+
+
+@admin.register(CalibrationSample)
+class CalibrationSampleAdmin(admin.ModelAdmin):
+    list_display = ["round", "record"]
+    raw_id_fields = ["round", "record"]
+
+
+@admin.register(CalibrationEvent)
+class CalibrationEventAdmin(admin.ModelAdmin):
+    list_display = ["round", "action", "user", "created_at"]
+    list_filter = ["action"]
+    raw_id_fields = ["round", "user"]

@@ -223,3 +223,102 @@ class ScreeningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on record {self.record_id} by {self.user_id}"
+
+
+class CalibrationRound(models.Model):
+    """A calibration round of a dual-mode stage: two reviewers first screen the same random
+    sample of records nobody had voted on, and the lead reads their agreement before the real
+    screening starts (`screening/calibration.py`, `docs/agreement.md`).
+
+    While the round is open (`closed_at` empty) the two reviewers' queues serve only the sample
+    and the other reviewers' queues skip it. At most one open round per review and stage.
+    """
+
+    review = models.ForeignKey(
+        "review.Review", on_delete=models.CASCADE, related_name="calibration_rounds"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    reviewer_a = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewer_b = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_size = models.PositiveIntegerField(help_text="The sample size the lead asked for.")
+    seed = models.BigIntegerField(help_text="Seed of the random draw (reproducible).")
+    records = models.ManyToManyField(
+        "review.Record", through="CalibrationSample", related_name="calibration_rounds"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "stage"],
+                condition=Q(closed_at__isnull=True),
+                name="calibration_one_open_per_stage",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reviewer_a=models.F("reviewer_b")),
+                name="calibration_two_reviewers",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="calibration_stage_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration {self.pk} of {self.review_id} at {self.stage}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CalibrationSample(models.Model):
+    """One record of a calibration round's sample."""
+
+    round = models.ForeignKey(CalibrationRound, on_delete=models.CASCADE, related_name="samples")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="calibration_samples"
+    )
+
+    class Meta:
+        ordering = ["record_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "record"], name="calibration_record_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} in calibration {self.round_id}"
+
+
+class CalibrationAction(models.TextChoices):
+    START = "start", "Started a calibration round"
+    CLOSE = "close", "Closed a calibration round"
+
+
+class CalibrationEvent(models.Model):
+    """The append-only log of calibration rounds started and closed, with who and when."""
+
+    round = models.ForeignKey(CalibrationRound, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=10, choices=CalibrationAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} calibration {self.round_id} by {self.user_id}"

@@ -8,7 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from review.models import Record, Review
 from screening.models import ScreeningDecision, StageResult
-from screening.services import eligible_records
+from screening.services import eligible_records, stage_mode
 
 
 @dataclass(frozen=True)
@@ -72,3 +72,45 @@ def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, li
     for vote in votes.order_by("created_at"):
         by_record.setdefault(vote.record_id, []).append(vote)
     return [(r, by_record.get(r.pk, [])) for r in records]
+
+
+@dataclass(frozen=True)
+class AwaitingItem:
+    """A record waiting for a second reviewer: who voted and when; the verdict (and its reason
+    and note) only when the stage is not blind."""
+
+    record: Record
+    voter: str
+    voted_at: object
+    verdict: str | None
+    reason: str | None
+    note: str | None
+
+
+def awaiting_views(review: Review, stage: str, records) -> list[AwaitingItem]:
+    """The one current vote of each record awaiting a second reviewer; in blind mode without
+    its verdict, reason or note (nobody, the lead included, sees a vote before settlement)."""
+    records = list(records)
+    _mode, blind = stage_mode(review, stage)
+    votes = {
+        v.record_id: v
+        for v in ScreeningDecision.objects.filter(
+            stage=stage, superseded_at__isnull=True, record__in=records
+        ).select_related("reviewer", "reason")
+    }
+    items = []
+    for record in records:
+        vote = votes.get(record.pk)
+        if vote is None:
+            continue
+        items.append(
+            AwaitingItem(
+                record=record,
+                voter=vote.reviewer.username,
+                voted_at=vote.created_at,
+                verdict=None if blind else vote.get_verdict_display(),
+                reason=None if blind or vote.reason is None else vote.reason.label,
+                note=None if blind else vote.note,
+            )
+        )
+    return items

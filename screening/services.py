@@ -7,17 +7,24 @@ Rules (PRISMA 2020 stages, Covidence-like):
   its full text retrieved; an exclusion there needs one of the review's reasons.
 - Single mode: the vote settles the stage. Dual mode: two different reviewers vote; agreement
   settles it ("maybe" counts as include), disagreement (or two exclusions with different
-  full-text reasons) is a conflict that a lead resolves. Resolution never changes the votes.
+  full-text reasons) is a conflict that a lead resolves, or a reviewer the lead chose
+  (`Membership.can_resolve`) who did not vote in it. Resolution never changes the votes.
+- Calibration (`screening/calibration.py`): while a round is open at a dual-mode stage, its two
+  reviewers' queues serve only its random sample and everyone else's skip it.
 - Votes are never edited: a change or an undo supersedes the current row and is logged.
 """
 
+import rules
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from review.models import DATABASES_AND_REGISTERS, Record, Review, ScreeningMode
+from review.models import DATABASES_AND_REGISTERS, Record, Review, Role, ScreeningMode
+from review.rules import role_of
 from screening.models import (
+    CalibrationRound,
+    CalibrationSample,
     ExclusionReason,
     ResultMethod,
     Retrieval,
@@ -58,10 +65,32 @@ def eligible_records(review: Review, stage: str):
     return records.filter((~dbr | Exists(passed)) & Exists(retrieved))
 
 
+def _calibration_queue(review: Review, reviewer, stage: str) -> Q:
+    """The queue's condition while a calibration round is open at the stage (at most one is):
+    its two reviewers get only its sample, everyone else skips the sample. With no round open
+    every record passes. Subqueries of the one queue query: the uncorrelated ones ("is a round
+    open", "am I in it") are evaluated once and come first, so with no round open no record
+    costs a sample lookup; the correlated ones use the sample's record index."""
+    open_rounds = CalibrationRound.objects.filter(
+        review=review, stage=stage, closed_at__isnull=True
+    )
+    mine = Q(reviewer_a=reviewer) | Q(reviewer_b=reviewer)
+    sampled = CalibrationSample.objects.filter(
+        record=OuterRef("pk"), round__stage=stage, round__closed_at__isnull=True
+    )
+    in_my_sample = sampled.filter(Q(round__reviewer_a=reviewer) | Q(round__reviewer_b=reviewer))
+    return (
+        ~Exists(open_rounds)
+        | (~Exists(open_rounds.filter(mine)) & ~Exists(sampled))
+        | Exists(in_my_sample)
+    )
+
+
 def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
     """The next record for this reviewer: never one they have a current vote on, never a
     settled one, and in dual mode never one that two others have voted on. Import order for
-    now; a ranking plugs in here (order the queryset by its score)."""
+    now; a ranking plugs in here (order the queryset by its score). While a calibration round
+    is open, its two reviewers get its sample only and the others skip it."""
     mode, _blind = stage_mode(review, stage)
     current = ScreeningDecision.objects.filter(
         record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
@@ -80,6 +109,7 @@ def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
             filter=Q(screeningdecisions__stage=stage, screeningdecisions__superseded_at=None),
         )
         queue = queue.annotate(votes=votes).filter(votes__lt=2)
+    queue = queue.filter(_calibration_queue(review, reviewer, stage))
     return queue.order_by("pk").first()
 
 
@@ -132,6 +162,8 @@ def decision_record(
     mode, _blind = stage_mode(review, stage)
     if mine is None and mode == ScreeningMode.DUAL and len(current) >= 2:
         raise ValidationError("Two reviewers have already screened this record.")
+    if mine is None and _calibrated_by_others(record, stage, reviewer):
+        raise ValidationError("This record is in another pair's calibration round.")
     now = timezone.now()
     if mine is not None:
         mine.superseded_at = now
@@ -149,6 +181,17 @@ def decision_record(
          verdict=verdict, reason=reason.label if reason else None)  # fmt: skip
     _settle(review, record, stage, [*current, decision], mode, previous=result)
     return decision
+
+
+def _calibrated_by_others(record: Record, stage: str, reviewer) -> bool:
+    """Is the record in the sample of an open calibration round of two other reviewers?"""
+    return (
+        CalibrationSample.objects.filter(
+            record=record, round__stage=stage, round__closed_at__isnull=True
+        )
+        .exclude(Q(round__reviewer_a=reviewer) | Q(round__reviewer_b=reviewer))
+        .exists()
+    )
 
 
 def _current_result(record: Record, stage: str) -> StageResult | None:
@@ -237,16 +280,66 @@ def conflicts(review: Review, stage: str):
     )
 
 
+def _voted_in(user, stage: str):
+    """Records on which `user` has a current vote at `stage` (an Exists over OuterRef pk)."""
+    return Exists(
+        ScreeningDecision.objects.filter(
+            record=OuterRef("pk"), stage=stage, reviewer=user, superseded_at__isnull=True
+        )
+    )
+
+
+def conflicts_for(review: Review, stage: str, user):
+    """The conflicts `user` may resolve: every one for a lead; for a reviewer the lead chose
+    to resolve conflicts, those they did not vote in (nobody arbitrates their own vote)."""
+    if role_of(user, review) == Role.LEAD:
+        return conflicts(review, stage)
+    return conflicts(review, stage).exclude(_voted_in(user, stage))
+
+
+def awaiting_second(review: Review, stage: str):
+    """Dual mode: records open at the stage with exactly one current vote and no current result
+    (waiting for a second reviewer). Empty in single mode, where one vote settles."""
+    mode, _blind = stage_mode(review, stage)
+    if mode != ScreeningMode.DUAL:
+        return Record.objects.none()
+    settled = StageResult.objects.filter(
+        record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+    )
+    votes = Count(
+        "screeningdecisions",
+        filter=Q(screeningdecisions__stage=stage, screeningdecisions__superseded_at=None),
+    )
+    return (
+        eligible_records(review, stage)
+        .annotate(votes=votes)
+        .filter(votes=1)
+        .exclude(Exists(settled))
+        .order_by("pk")
+    )
+
+
 @transaction.atomic
 def conflict_resolve(
     *, review: Review, record: Record, stage: str, resolver, verdict: str, reason=None, note=""
 ) -> StageResult:
-    """A lead settles a conflict; the two reviewers' votes stay as they were."""
+    """A lead, or a reviewer the lead chose, settles a conflict; the two reviewers' votes stay
+    as they were. A chosen reviewer may not resolve a conflict they voted in (a lead may)."""
     if verdict not in (Verdict.INCLUDE, Verdict.EXCLUDE):
         raise ValidationError("A resolution is include or exclude.")
+    if not rules.test_rule("review.resolve", resolver, review):
+        raise ValidationError("Only a lead or a reviewer they chose can resolve conflicts.")
     reason = _check_reason(review, stage, verdict, reason)
     if not conflicts(review, stage).filter(pk=record.pk).exists():
         raise ValidationError(f"Record {record.pk} has no open conflict at this stage.")
+    if (
+        role_of(resolver, review) != Role.LEAD
+        and Record.objects.filter(pk=record.pk).filter(_voted_in(resolver, stage)).exists()
+    ):
+        raise ValidationError(
+            f"You voted on record {record.pk}, so you cannot resolve its conflict; "
+            "a lead or another resolver must."
+        )
     result = StageResult.objects.create(
         review=review, record=record, stage=stage, verdict=verdict, reason=reason,
         method=ResultMethod.RESOLUTION, decided_by=resolver, note=note,
@@ -256,9 +349,13 @@ def conflict_resolve(
     return result
 
 
-def visible_decisions(*, review: Review, stage: str, viewer, record_ids):
+def visible_decisions(*, review: Review, stage: str, viewer, record_ids, conflicts=False):
     """The current votes `viewer` may see: in blind dual mode only their own until the record
-    is settled (a conflict's votes are shown to the lead resolving it on the conflicts page)."""
+    is settled (a conflict's votes are shown to the lead resolving it on the conflicts page).
+
+    `conflicts=True` (for a user who can manage the review, i.e. a resolver) also shows both
+    votes of a record in conflict: two current votes and no current result.
+    """
     votes = ScreeningDecision.objects.filter(
         review=review, stage=stage, record_id__in=record_ids, superseded_at__isnull=True
     ).select_related("reviewer", "reason")
@@ -267,7 +364,13 @@ def visible_decisions(*, review: Review, stage: str, viewer, record_ids):
         settled = StageResult.objects.filter(
             record=OuterRef("record"), stage=stage, superseded_at__isnull=True
         )
-        votes = votes.filter(Q(reviewer=viewer) | Exists(settled))
+        seen = Q(reviewer=viewer) | Exists(settled)
+        if conflicts:
+            other = ScreeningDecision.objects.filter(
+                record=OuterRef("record"), stage=stage, superseded_at__isnull=True
+            ).exclude(pk=OuterRef("pk"))
+            seen |= Exists(other)
+        votes = votes.filter(seen)
     return votes
 
 

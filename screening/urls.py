@@ -1,10 +1,16 @@
 from django.urls import path
 
-from screening import views
+from screening import calibration_views, record_views, views
 
 app_name = "screening"
 
 urlpatterns = [
+    path("reviews/<slug:slug>/records/", record_views.record_list, name="records"),
+    path(
+        "reviews/<slug:slug>/records/<int:record_id>/",
+        record_views.record_detail,
+        name="record",
+    ),
     path("reviews/<slug:slug>/screen/<slug:stage>/", views.screen, name="screen"),
     path("reviews/<slug:slug>/screen/<slug:stage>/decide/", views.decide, name="decide"),
     path("reviews/<slug:slug>/screen/<slug:stage>/undo/", views.undo, name="undo"),
@@ -14,6 +20,21 @@ urlpatterns = [
         views.resolve,
         name="resolve",
     ),
+    path(
+        "reviews/<slug:slug>/calibration/<slug:stage>/",
+        calibration_views.calibration_page,
+        name="calibration",
+    ),
+    path(
+        "reviews/<slug:slug>/calibration/<slug:stage>/start/",
+        calibration_views.calibration_start,
+        name="calibration-start",
+    ),
+    path(
+        "reviews/<slug:slug>/calibration/<slug:stage>/<int:round_id>/close/",
+        calibration_views.calibration_close,
+        name="calibration-close",
+    ),
     path("reviews/<slug:slug>/retrieval/", views.retrieval, name="retrieval"),
     path(
         "reviews/<slug:slug>/retrieval/<int:record_id>/",
@@ -21,6 +42,8 @@ urlpatterns = [
         name="retrieval-save",
     ),
     path("reviews/<slug:slug>/agreement.csv", views.agreement_export, name="agreement-csv"),
+    path("reviews/<slug:slug>/export/records.csv", views.records_export_csv, name="records-csv"),
+    path("reviews/<slug:slug>/export/records.xlsx", views.records_export_xlsx, name="records-xlsx"),
     path("reviews/<slug:slug>/included/", views.inclusion, name="inclusion"),
     path(
         "reviews/<slug:slug>/included/<int:record_id>/",

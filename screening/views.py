@@ -2,12 +2,18 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from review.access import abilities, review_for_user
-from screening import selectors, services
+from screening import calibration, exports, selectors, services
 from screening.agreement_selectors import agreement_csv
 from screening.models import Stage
 
@@ -36,6 +42,7 @@ def _card_context(request, review, stage, error=None):
         "reasons": reasons,
         "progress": selectors.screening_progress(review, request.user, stage),
         "last": selectors.last_decision(review, request.user, stage),
+        "calibration": calibration.round_for_reviewer(review, stage, request.user),
         "error": error,
     }
 
@@ -96,15 +103,22 @@ def _respond(request, review, stage, error):
 
 
 def conflicts(request, slug, stage):
-    review = review_for_user(request.user, slug, need="manage")
+    review = review_for_user(request.user, slug, need="resolve")
     stage = _stage(stage)
-    items = selectors.conflict_views(review, stage, services.conflicts(review, stage)[:50])
+    open_conflicts = services.conflicts_for(review, stage, request.user)
+    awaiting = services.awaiting_second(review, stage)
+    mode, blind = services.stage_mode(review, stage)
     context = {
         "review": review,
         "can": abilities(request.user, review),
         "stage": stage,
         "stage_label": Stage(stage).label,
-        "items": items,
+        "items": selectors.conflict_views(review, stage, open_conflicts[:50]),
+        "conflict_count": open_conflicts.count(),
+        "awaiting": selectors.awaiting_views(review, stage, awaiting[:50]),
+        "awaiting_count": awaiting.count(),
+        "dual": mode == "dual",
+        "blind": blind,
         "reasons": review.exclusion_reasons.filter(is_active=True),
     }
     return render(request, "screening/conflicts.html", context)
@@ -112,7 +126,7 @@ def conflicts(request, slug, stage):
 
 @require_POST
 def resolve(request, slug, stage, record_id):
-    review = review_for_user(request.user, slug, need="manage")
+    review = review_for_user(request.user, slug, need="resolve")
     stage = _stage(stage)
     record = get_object_or_404(review.records, pk=record_id)
     reason = request.POST.get("reason")
@@ -170,6 +184,42 @@ def agreement_export(request, slug):
     response = HttpResponse(agreement_csv(review), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{review.slug}-agreement.csv"'
     return response
+
+
+def _export_table(request, review):
+    layout = request.GET.get("layout", "wide")
+    if layout not in exports.LAYOUTS:
+        return None
+    can_manage = abilities(request.user, review).can_manage
+    return exports.records_table(
+        review=review, viewer=request.user, resolver=can_manage, layout=layout
+    )
+
+
+def records_export_csv(request, slug):
+    review = review_for_user(request.user, slug)
+    table = _export_table(request, review)
+    if table is None:
+        return HttpResponseBadRequest("layout is wide or long.")
+    response = StreamingHttpResponse(
+        exports.csv_lines(table), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"{review.slug}-{table.name}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def records_export_xlsx(request, slug):
+    review = review_for_user(request.user, slug)
+    table = _export_table(request, review)
+    if table is None:
+        return HttpResponseBadRequest("layout is wide or long.")
+    return FileResponse(
+        exports.xlsx_file(table),
+        as_attachment=True,
+        filename=f"{review.slug}-{table.name}.xlsx",
+        content_type=exports.XLSX_CONTENT_TYPE,
+    )
 
 
 def inclusion(request, slug):

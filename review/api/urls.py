@@ -1,6 +1,7 @@
 from django.urls import path
 
 from review.api import views
+from screening.api import views as screening_views
 
 app_name = "api"
 
@@ -29,5 +30,15 @@ urlpatterns = [
         "reviews/<slug:review_slug>/records/<int:pk>/",
         views.RecordViewSet.as_view(review_item),
         name="record-detail",
+    ),
+    path(
+        "reviews/<slug:review_slug>/decisions/",
+        screening_views.DecisionViewSet.as_view(review_scoped),
+        name="decision-list",
+    ),
+    path(
+        "reviews/<slug:review_slug>/results/",
+        screening_views.StageResultViewSet.as_view(review_scoped),
+        name="result-list",
     ),
 ]

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from review import import_service
 from review.models import DedupEvent, DuplicatePair, ImportBatch, Record
-from review.selectors import dashboard_counts
+from review.selectors import source_counts
+from screening.prisma import prisma_counts
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -42,11 +43,11 @@ def test_overlapping_exports_from_two_databases_give_reconciled_prisma_counts(re
     assert duplicate.duplicate_of == primary  # the earlier, more complete record stays primary
     assert primary.pmid == "24847228" and primary.duplicate_of is None
 
-    counts = dashboard_counts(review)
-    per_source = {row.source.name: (row.records, row.duplicates) for row in counts.sources}
+    per_source = {row.source.name: (row.records, row.duplicates) for row in source_counts(review)}
     assert per_source == {"MEDLINE via PubMed": (3, 0), "Embase via Ovid": (2, 1)}
-    assert counts.identified == {"database": 5}
-    assert (counts.duplicates, counts.to_screen) == (1, 4)
+    counts = prisma_counts(review)
+    assert counts.database_results == 5
+    assert (counts.duplicates, counts.records_screened) == (1, 4)
     pair = DuplicatePair.objects.get()
     assert (pair.record_a, pair.record_b, pair.status) == (primary, duplicate, "automatic")
     assert pair.reason
@@ -199,7 +200,7 @@ def test_import_records_command_creates_the_source_and_reports(review, capsys):
     )
     out = capsys.readouterr().out
     assert "Imported 2 records from embase_small.ris" in out and "1 merged as duplicates" in out
-    assert review.sources.count() == 2 and dashboard_counts(review).duplicates == 1
+    assert review.sources.count() == 2 and prisma_counts(review).duplicates == 1
 
 
 def test_import_records_command_fails_clearly(review):

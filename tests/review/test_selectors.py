@@ -1,8 +1,9 @@
 import pytest
 
 from analysis.models import StudyReport
-from review.selectors import dashboard_counts
+from review.selectors import source_counts
 from screening.models import Retrieval, StageResult
+from screening.prisma import prisma_counts
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -39,25 +40,26 @@ def test_counts_follow_the_stored_facts(review, django_assert_max_num_queries):
     StudyReport.objects.create(study=study, record=a)
     review.studies.create(label="No reports yet")
 
-    with django_assert_max_num_queries(6):
-        counts = dashboard_counts(review)
+    with django_assert_max_num_queries(3):
+        sources = source_counts(review)
+    counts = prisma_counts(review)
 
-    assert counts.identified == {"database": 7, "citation": 1}
-    assert [(s.source.name, s.records, s.duplicates, s.imports) for s in counts.sources] == [
+    assert (counts.database_results, counts.citations_results) == (7, 1)
+    assert [(s.source.name, s.records, s.duplicates, s.imports) for s in sources] == [
         ("Embase", 3, 1, 1),
         ("PubMed", 4, 0, 1),
         ("Reference lists", 1, 0, 1),
     ]
     assert (counts.duplicates, counts.excluded_automatic, counts.excluded_other) == (1, 1, 1)
-    assert counts.to_screen == 4  # the citation record is not screened at title/abstract
-    assert counts.title_abstract == {"include": 3, "exclude": 1} and counts.screened == 4
-    assert counts.not_retrieved == 1
-    assert counts.full_text == {"include": 1, "exclude": 1} and counts.assessed == 2
-    assert (counts.studies, counts.reports) == (1, 1)
+    assert counts.records_screened == 4  # the citation record is not screened at title/abstract
+    assert (counts.dbr_sought_reports, counts.records_excluded) == (3, 1)
+    assert counts.dbr_notretrieved_reports == 1
+    assert counts.dbr_assessed == 2 and counts.dbr_excluded == {"Wrong design": 1}
+    assert (counts.new_studies, counts.new_reports) == (1, 1)
     assert e.duplicate_of == a and f.batch.source.is_other_method
 
 
 def test_an_empty_review_has_zero_everywhere(review):
-    counts = dashboard_counts(review)
-    assert counts.identified_total == 0 and counts.screened == 0 and counts.sources == []
-    assert counts.title_abstract == {"include": 0, "exclude": 0}
+    counts = prisma_counts(review)
+    assert counts.database_results == 0 and counts.records_screened == 0
+    assert source_counts(review) == [] and counts.check() == []

@@ -98,7 +98,8 @@ def test_dashboard_shows_sources_imports_and_counts(client, review, viewer):
     assert response.status_code == 200
     assert "Embase" in html and "export.ris" in html
     assert response.context["counts"].duplicates == 1
-    assert 'data-count="identified">2<' in html
+    assert 'data-count="count=database_results"><a href="/reviews/' in html
+    assert "?count=duplicates\">1</a>" in html
     assert "Add source" not in html  # viewers cannot manage
 
 

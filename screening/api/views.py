@@ -1,0 +1,72 @@
+"""Read-only API for screening: current votes (blind rule applied) and settled stage results.
+
+    GET /api/v1/reviews/<slug>/decisions/?stage=title_abstract&record=42
+    GET /api/v1/reviews/<slug>/results/?stage=full_text&record=42
+
+Both are paginated like every list of the API; `stage` and `record` are optional filters.
+Votes come from `services.visible_decisions`, the rule the pages and the exports use: in blind
+dual mode nobody else's vote on a record that is not settled yet, except for a user who can
+manage the review, who also sees both votes of a conflict.
+"""
+
+from rest_framework.exceptions import ValidationError
+
+from review.access import abilities
+from review.api.views import ReviewScopedViewSet
+from screening.api.serializers import DecisionSerializer, StageResultSerializer
+from screening.models import Stage, StageResult
+from screening.services import visible_decisions
+
+
+class _StageFilters:
+    def stages(self) -> list[str]:
+        stage = self.request.query_params.get("stage")
+        if stage is None:
+            return list(Stage.values)
+        if stage not in Stage.values:
+            raise ValidationError({"stage": f"One of {', '.join(Stage.values)}."})
+        return [stage]
+
+    def record_ids(self):
+        record = self.request.query_params.get("record")
+        if record is None:
+            return self.review.records.values("pk")
+        if not record.isdigit():
+            raise ValidationError({"record": "A record id."})
+        return [int(record)]
+
+
+class DecisionViewSet(_StageFilters, ReviewScopedViewSet):
+    serializer_class = DecisionSerializer
+
+    def get_queryset(self):
+        resolver = abilities(self.request.user, self.review).can_manage
+        record_ids = self.record_ids()
+        votes = None
+        for stage in self.stages():
+            visible = visible_decisions(
+                review=self.review,
+                stage=stage,
+                viewer=self.request.user,
+                record_ids=record_ids,
+                conflicts=resolver,
+            )
+            votes = visible if votes is None else votes | visible
+        # "-stage": title_abstract sorts after full_text, so descending puts it first.
+        return votes.order_by("record_id", "-stage", "created_at", "id")
+
+
+class StageResultViewSet(_StageFilters, ReviewScopedViewSet):
+    serializer_class = StageResultSerializer
+
+    def get_queryset(self):
+        return (
+            StageResult.objects.filter(
+                review=self.review,
+                stage__in=self.stages(),
+                record_id__in=self.record_ids(),
+                superseded_at__isnull=True,
+            )
+            .select_related("reason", "decided_by")
+            .order_by("record_id", "-stage", "id")
+        )
