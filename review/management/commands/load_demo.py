@@ -5,7 +5,10 @@ from review.demo import demo_load
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (lead, reviewer) and the demo review (slug 'demo'); idempotent."
+    help = (
+        "Create the demo users (lead, reviewer) and the demo review (slug 'demo') and replay the "
+        "published review's decisions on part of its records; idempotent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -28,6 +31,16 @@ class Command(BaseCommand):
                 f"(slug {result.review.slug}, {result.records} records)."
             )
         )
+        done = result.replayed
+        if done.any():
+            self.stdout.write(
+                "Replayed from the published review's labels: "
+                f"{done.screened} records screened at title/abstract, {done.retrieved} full texts "
+                f"retrieved, {done.assessed} reports assessed at full text, {done.linked} "
+                "reports linked to studies."
+            )
+        else:
+            self.stdout.write("The replay of the published review's decisions is up to date.")
         self.stdout.write("Log in with:")
         for username, password in result.users.items():
             self.stdout.write(f"  username {username:<9} password {password}")
