@@ -121,6 +121,16 @@ def study_label(record) -> str:
     return f"Record {record.pk}{year}"
 
 
+def _rank(review: Review) -> None:
+    """Order the records left to screen by the model trained on the replayed decisions, so the
+    demo shows a ranked queue and the stopping panel (once; later decisions retrain it)."""
+    from screening.models import RecordRank
+    from screening.prioritisation import ranking_train
+
+    if not RecordRank.objects.filter(review=review).exists():
+        ranking_train(review)
+
+
 @transaction.atomic
 def demo_load() -> DemoResult:
     """Create (or bring up to date) the demo users and the demo review. Safe to run repeatedly."""
@@ -177,6 +187,7 @@ def demo_load() -> DemoResult:
             user=users["lead"],
         )
     replayed = _replay(review, source, users["lead"])
+    _rank(review)
     return DemoResult(
         review=review,
         created=created,

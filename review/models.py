@@ -310,6 +310,12 @@ class Record(models.Model):
                 fields=["review", "year", "first_author_key"], name="record_review_year_author"
             ),
             models.Index(fields=["review", "duplicate_of"], name="record_review_duplicate_of"),
+            # The screening queue walks a review's open records in id order.
+            models.Index(
+                fields=["review", "id"],
+                condition=Q(duplicate_of__isnull=True, removed_reason=""),
+                name="record_review_open",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,6 +5,8 @@ from screening.models import (
     CalibrationRound,
     CalibrationSample,
     ExclusionReason,
+    Prioritisation,
+    RecordRank,
     Retrieval,
     ScreeningDecision,
     ScreeningEvent,
@@ -80,3 +82,22 @@ class CalibrationEventAdmin(admin.ModelAdmin):
     list_display = ["round", "action", "user", "created_at"]
     list_filter = ["action"]
     raw_id_fields = ["round", "user"]
+
+
+@admin.register(Prioritisation)
+class PrioritisationAdmin(admin.ModelAdmin):
+    list_display = [
+        "review",
+        "enabled",
+        "trained",
+        "labels_at_training",
+        "trained_at",
+        "stopped_at",
+    ]
+    raw_id_fields = ["review", "sampling_started_by", "stopped_by"]
+
+
+@admin.register(RecordRank)
+class RecordRankAdmin(admin.ModelAdmin):
+    list_display = ["record", "review", "position", "score", "sampled"]
+    raw_id_fields = ["record", "review"]

@@ -200,6 +200,7 @@ class ScreeningAction(models.TextChoices):
     RESOLVE = "resolve", "Resolved a conflict"
     RETRIEVE = "retrieve", "Recorded the full-text retrieval"
     INCLUDE = "include", "Linked an included report to its study"
+    STOP = "stop", "Excluded by automation (stopping rule)"
 
 
 class ScreeningEvent(models.Model):
@@ -322,3 +323,76 @@ class CalibrationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} calibration {self.round_id} by {self.user_id}"
+
+
+class Prioritisation(models.Model):
+    """How a review's title/abstract queue is ordered (active learning) and its stopping rule
+    (`screening/prioritisation.py`, `docs/ranking.md`). One row per review, made on first use.
+
+    The ranking is retrained in the background after every few decisions; its order is stored
+    as `RecordRank` rows, which the queue walks. For the stopping test the lead switches the
+    queue to a random sample of the records left (`sampling_started_at`); when the test shows
+    the recall target is reached with the confidence asked for, the lead stops and the records
+    left are removed by automation (PRISMA's `excluded_automatic`), with the test's figures.
+    """
+
+    review = models.OneToOneField(
+        "review.Review", on_delete=models.CASCADE, related_name="prioritisation"
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Order the title/abstract queue by the model (else import order)."
+    )
+    show_scores = models.BooleanField(
+        default=False, help_text="Show reviewers the model's score of each record."
+    )
+    seed = models.BigIntegerField(default=0, help_text="Seed of the order before training.")
+    recall_target = models.FloatField(default=0.95)
+    confidence = models.FloatField(default=0.95)
+    decisions_at_training = models.PositiveIntegerField(default=0)
+    labels_at_training = models.PositiveIntegerField(default=0)
+    trained = models.BooleanField(default=False, help_text="A model ranked (not random order).")
+    trained_at = models.DateTimeField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+    training_requested_at = models.DateTimeField(null=True, blank=True)
+    sampling_started_at = models.DateTimeField(null=True, blank=True)
+    sampling_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    stopped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stop_statement = models.TextField(blank=True)
+    stop_figures = models.JSONField(default=dict, blank=True)
+    stopped_records = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recall_target__gt=0, recall_target__lt=1)
+                & Q(confidence__gt=0, confidence__lt=1),
+                name="prioritisation_targets_in_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"prioritisation of review {self.review_id}"
+
+
+class RecordRank(models.Model):
+    """A record's place in its review's title/abstract queue (0 = first), from the last
+    training, or from the random sample drawn for the stopping test (`sampled`)."""
+
+    record = models.OneToOneField(
+        "review.Record", on_delete=models.CASCADE, primary_key=True, related_name="rank"
+    )
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    score = models.FloatField(null=True, blank=True)
+    sampled = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["review", "position"], name="rank_review_position")]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} at {self.position}"

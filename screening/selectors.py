@@ -27,12 +27,17 @@ class Progress:
 
 
 def screening_progress(review: Review, reviewer, stage: str) -> Progress:
-    eligible = eligible_records(review, stage)
-    current = {"stage": stage, "superseded_at__isnull": True, "record__in": eligible}
+    """Three plain counts, the votes and results straight from their (review, stage, …) indexes:
+    this runs on every key press. Votes and results only exist on records open at their stage,
+    so they need no join to the records; a record merged as a duplicate after it was screened
+    would still count until its votes are undone (the bar shows at most 100%). The PRISMA counts
+    (`screening.prisma`) are the exact ones."""
+    current = {"review": review, "stage": stage, "superseded_at__isnull": True}
+    total = eligible_records(review, stage).count()
     return Progress(
-        total=eligible.count(),
-        mine=ScreeningDecision.objects.filter(reviewer=reviewer, **current).count(),
-        settled=StageResult.objects.filter(**current).count(),
+        total=total,
+        mine=min(total, ScreeningDecision.objects.filter(reviewer=reviewer, **current).count()),
+        settled=min(total, StageResult.objects.filter(**current).count()),
     )
 
 
@@ -42,7 +47,7 @@ def last_decision(review: Review, reviewer, stage: str) -> ScreeningDecision | N
             review=review, reviewer=reviewer, stage=stage, superseded_at__isnull=True
         )
         .select_related("record")
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")  # ids grow with time; walking the primary key back stops at once
         .first()
     )
 

@@ -17,15 +17,24 @@ Rules (PRISMA 2020 stages, Covidence-like):
 import rules
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from review.models import DATABASES_AND_REGISTERS, Record, Review, Role, ScreeningMode
+from review.models import (
+    DATABASES_AND_REGISTERS,
+    ImportBatch,
+    Record,
+    Review,
+    Role,
+    ScreeningMode,
+)
 from review.rules import role_of
 from screening.models import (
     CalibrationRound,
     CalibrationSample,
     ExclusionReason,
+    Prioritisation,
     ResultMethod,
     Retrieval,
     RetrievalStatus,
@@ -52,7 +61,12 @@ def _settled(verdict: str) -> str:
 def eligible_records(review: Review, stage: str):
     """Records that can be voted on at `stage` (not yet considering who voted)."""
     records = Record.objects.filter(review=review, duplicate_of__isnull=True, removed_reason="")
-    dbr = Q(batch__source__arm__in=DATABASES_AND_REGISTERS)
+    # One uncorrelated list of batches rather than two joins per record.
+    dbr = Q(
+        batch__in=ImportBatch.objects.filter(
+            review=review, source__arm__in=DATABASES_AND_REGISTERS
+        ).values("pk")
+    )
     if stage == Stage.TITLE_ABSTRACT:
         return records.filter(dbr)
     passed = StageResult.objects.filter(
@@ -104,13 +118,30 @@ def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
         .exclude(Exists(settled))
     )
     if mode == ScreeningMode.DUAL:
-        votes = Count(
-            "screeningdecisions",
-            filter=Q(screeningdecisions__stage=stage, screeningdecisions__superseded_at=None),
-        )
-        queue = queue.annotate(votes=votes).filter(votes__lt=2)
-    queue = queue.filter(_calibration_queue(review, reviewer, stage))
+        # A per-record count (stops at the first open record), not a GROUP BY over the review.
+        votes = current.order_by().values("record").annotate(n=Count("pk")).values("n")
+        queue = queue.alias(votes=Coalesce(Subquery(votes), 0)).filter(votes__lt=2)
+    if CalibrationRound.objects.filter(review=review, stage=stage, closed_at__isnull=True).exists():
+        queue = queue.filter(_calibration_queue(review, reviewer, stage))
+    if stage == Stage.TITLE_ABSTRACT and _ranked(review):
+        # The ranking's order (screening/prioritisation.py), walked on its (review, position)
+        # index; records imported since the last training come after, in import order.
+        ranked = queue.filter(rank__review=review).order_by("rank__position").first()
+        if ranked is not None:
+            return ranked
     return queue.order_by("pk").first()
+
+
+def _ranked(review: Review) -> bool:
+    return Prioritisation.objects.filter(review=review, enabled=True).exists()
+
+
+def _after_ta_change(review: Review, stage: str) -> None:
+    """Let the ranking know the title/abstract labels changed (it retrains when due)."""
+    if stage == Stage.TITLE_ABSTRACT:
+        from screening.prioritisation import ranking_after_decision
+
+        ranking_after_decision(review)
 
 
 def _log(record: Record, stage: str, action: str, user, **detail) -> None:
@@ -180,6 +211,7 @@ def decision_record(
     _log(record, stage, ScreeningAction.CHANGE if mine else ScreeningAction.DECIDE, reviewer,
          verdict=verdict, reason=reason.label if reason else None)  # fmt: skip
     _settle(review, record, stage, [*current, decision], mode, previous=result)
+    _after_ta_change(review, stage)
     return decision
 
 
@@ -255,6 +287,7 @@ def decision_undo(*, review: Review, record: Record, reviewer, stage: str) -> No
     )
     mode, _blind = stage_mode(review, stage)
     _settle(review, record, stage, remaining, mode, previous=result)
+    _after_ta_change(review, stage)
 
 
 def conflicts(review: Review, stage: str):
@@ -346,6 +379,7 @@ def conflict_resolve(
     )  # fmt: skip
     _log(record, stage, ScreeningAction.RESOLVE, resolver, verdict=verdict,
          reason=reason.label if reason else None)  # fmt: skip
+    _after_ta_change(review, stage)
     return result
 
 

@@ -1,10 +1,31 @@
 from django.urls import path
 
-from screening import calibration_views, record_views, views
+from screening import calibration_views, prioritisation_views, record_views, views
 
 app_name = "screening"
 
 urlpatterns = [
+    path("reviews/<slug:slug>/prioritisation/", prioritisation_views.page, name="prioritisation"),
+    path(
+        "reviews/<slug:slug>/prioritisation/settings/",
+        prioritisation_views.update,
+        name="prioritisation-update",
+    ),
+    path(
+        "reviews/<slug:slug>/prioritisation/retrain/",
+        prioritisation_views.retrain,
+        name="prioritisation-retrain",
+    ),
+    path(
+        "reviews/<slug:slug>/prioritisation/sample/",
+        prioritisation_views.sample,
+        name="prioritisation-sample",
+    ),
+    path(
+        "reviews/<slug:slug>/prioritisation/stop/",
+        prioritisation_views.stop,
+        name="prioritisation-stop",
+    ),
     path("reviews/<slug:slug>/records/", record_views.record_list, name="records"),
     path(
         "reviews/<slug:slug>/records/<int:record_id>/",

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from review.access import abilities, review_for_user
 from screening import calibration, exports, selectors, services
 from screening.agreement_selectors import agreement_csv
-from screening.models import Stage
+from screening.models import RecordRank, Stage
 
 
 def _stage(stage: str) -> str:
@@ -43,8 +43,20 @@ def _card_context(request, review, stage, error=None):
         "progress": selectors.screening_progress(review, request.user, stage),
         "last": selectors.last_decision(review, request.user, stage),
         "calibration": calibration.round_for_reviewer(review, stage, request.user),
+        "score": _visible_score(review, stage, record),
         "error": error,
     }
+
+
+def _visible_score(review, stage, record):
+    """The model's score of the record, only when the lead shows scores (hidden by default, so
+    blind reviewers are not nudged)."""
+    if record is None or stage != Stage.TITLE_ABSTRACT:
+        return None
+    shown = RecordRank.objects.filter(
+        record=record, review__prioritisation__show_scores=True, score__isnull=False
+    )
+    return shown.values_list("score", flat=True).first()
 
 
 def screen(request, slug, stage):

@@ -1,0 +1,343 @@
+"""Prioritised title/abstract screening in the app: train the ranking on the review's decisions,
+store the order the queue walks, and the stopping rule (docs/ranking.md).
+
+- `ranking_train(review)` fits `screening.ranking.Ranker` on every open title/abstract record's
+  text with the labels known so far and writes the order of the records not settled yet as
+  `RecordRank` rows (a record with one open vote keeps its place for the second reviewer). Labels: a settled result (include or exclude; "maybe" settles as include),
+  and, for a record not settled yet, its current votes when they agree (in dual mode one
+  reviewer's vote while the second is awaited). The model is shared by the team; it never
+  exposes a vote (scores are hidden unless the lead shows them).
+- `ranking_after_decision(review)` (called when a decision commits) queues a retrain in the
+  background once enough new decisions have come in: after every decision for the first 50, then
+  at most every 8 (`screening.ranking.retrain_lag`), so the order never lags more than a few
+  decisions. A retrain that is already queued is not queued twice.
+- The stopping rule of Callaghan & Müller-Hansen (2020): `sampling_start` switches the queue to
+  a seeded random order of the records left (no more retraining); `stopping_status` applies the
+  hypergeometric test to what has been screened since; `stopping_apply` (when the test passes)
+  removes the records left as "marked ineligible by automation", with the test's statement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from review.models import Record, Removal, Review
+from screening.models import (
+    Prioritisation,
+    RecordRank,
+    ScreeningAction,
+    ScreeningDecision,
+    ScreeningEvent,
+    Stage,
+    StageResult,
+    Verdict,
+)
+from screening.ranking import Ranker, RankerConfig, hypergeometric_test, record_text, retrain_lag
+from screening.ranking.stopping import StoppingTest
+
+TA = Stage.TITLE_ABSTRACT
+#: a queued retrain not run after this long (a worker that died) may be queued again
+STALE_REQUEST = timedelta(minutes=10)
+
+
+def prioritisation_for(review: Review) -> Prioritisation:
+    settings, _ = Prioritisation.objects.get_or_create(review=review, defaults={"seed": review.pk})
+    return settings
+
+
+def _open_records(review: Review):
+    from screening.services import eligible_records
+
+    return eligible_records(review, TA)
+
+
+def _current_results(review: Review):
+    return StageResult.objects.filter(review=review, stage=TA, superseded_at__isnull=True)
+
+
+def training_labels(review: Review) -> dict[int, int]:
+    """record id → 1 (include) or 0 (exclude): settled results, then agreeing open votes."""
+    labels = {
+        record: int(verdict == Verdict.INCLUDE)
+        for record, verdict in _current_results(review).values_list("record", "verdict")
+    }
+    votes: dict[int, set[int]] = {}
+    for record, verdict in ScreeningDecision.objects.filter(
+        review=review, stage=TA, superseded_at__isnull=True
+    ).values_list("record", "verdict"):
+        if record not in labels:
+            votes.setdefault(record, set()).add(int(verdict != Verdict.EXCLUDE))
+    labels.update({record: seen.pop() for record, seen in votes.items() if len(seen) == 1})
+    return labels
+
+
+#: the last few reviews' vectorised records (a worker retrains the same review again and again;
+#: the TF-IDF of the records is most of a training's time, the model's fit a few milliseconds)
+_CACHE: OrderedDict[tuple, _CachedRanker] = OrderedDict()
+_CACHE_SIZE = 2
+
+
+@dataclass
+class _CachedRanker:
+    ranker: Ranker
+    texts: list[str]
+
+    def fit_labels(self, labels) -> Ranker:
+        return self.ranker.fit(self.texts, labels)
+
+
+def _ranker(review: Review, config: RankerConfig, pks: list[int], texts: list[str]):
+    key = (review.pk, config, len(pks), hash(tuple(pks)))
+    cached = _CACHE.get(key)
+    if cached is None or cached.texts != texts:
+        cached = _CachedRanker(Ranker(config), texts)
+        _CACHE[key] = cached
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return cached
+
+
+def _decision_count(review: Review) -> int:
+    return ScreeningDecision.objects.filter(review=review, stage=TA).count()
+
+
+@transaction.atomic
+def ranking_train(review: Review) -> Prioritisation:
+    """Retrain and rewrite the queue's order (not while the stopping sample is being screened)."""
+    settings = Prioritisation.objects.select_for_update().get(pk=prioritisation_for(review).pk)
+    if settings.sampling_started_at or settings.stopped_at:
+        settings.training_requested_at = None
+        settings.save(update_fields=["training_requested_at"])
+        return settings
+    started = time.perf_counter()
+    decisions = _decision_count(review)
+    rows = list(
+        _open_records(review).order_by("pk").values_list("pk", "title", "abstract", "keywords")
+    )
+    settled = set(_current_results(review).values_list("record", flat=True))
+    labels = training_labels(review)
+    texts = [
+        record_text(title, abstract, " ".join(keywords) if isinstance(keywords, list) else "")
+        for _pk, title, abstract, keywords in rows
+    ]
+    known = [labels.get(pk) for pk, *_ in rows]
+    config = RankerConfig(
+        seed=settings.seed,
+        include_words=tuple(review.highlight_include or ()),
+        exclude_words=tuple(review.highlight_exclude or ()),
+    )
+    ranks = []
+    if rows:
+        ranker = _ranker(review, config, [pk for pk, *_ in rows], texts).fit_labels(known)
+        scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
+        # Every record not settled gets a place, those with an open vote too: in dual mode the
+        # second reviewer meets them in the model's order (an open vote trains the model but
+        # does not take its record out of the queue).
+        unsettled = np.array([pk not in settled for pk, *_ in rows], dtype=bool)
+        candidates = np.nonzero(unsettled)[0]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        for position, index in enumerate(order):
+            ranks.append(
+                RecordRank(
+                    record_id=rows[index][0],
+                    review=review,
+                    position=position,
+                    score=float(scores[index]) if ranker.trained else None,
+                )
+            )
+        settings.trained = ranker.trained
+    RecordRank.objects.filter(review=review).delete()
+    RecordRank.objects.bulk_create(ranks, batch_size=5000)
+    settings.decisions_at_training = decisions
+    settings.labels_at_training = sum(label is not None for label in known)
+    settings.trained_at = timezone.now()
+    settings.train_seconds = time.perf_counter() - started
+    settings.training_requested_at = None
+    settings.save()
+    return settings
+
+
+def ranking_due(review: Review, settings: Prioritisation | None = None) -> bool:
+    """Whether enough decisions came in since the last training to retrain."""
+    settings = settings or prioritisation_for(review)
+    if not settings.enabled or settings.sampling_started_at or settings.stopped_at:
+        return False
+    new = _decision_count(review) - settings.decisions_at_training
+    return settings.trained_at is None or new >= retrain_lag(settings.labels_at_training)
+
+
+def ranking_after_decision(review: Review) -> bool:
+    """Queue a background retrain when one is due and none is queued; True if queued."""
+    settings = prioritisation_for(review)
+    if not ranking_due(review, settings):
+        return False
+    now = timezone.now()
+    claimed = (
+        Prioritisation.objects.filter(pk=settings.pk)
+        .filter(
+            Q(training_requested_at__isnull=True) | Q(training_requested_at__lt=now - STALE_REQUEST)
+        )
+        .update(training_requested_at=now)
+    )
+    if not claimed:
+        return False
+    from screening.tasks import retrain_ranking
+
+    transaction.on_commit(lambda: retrain_ranking.enqueue(review.pk))
+    return True
+
+
+def prioritisation_update(
+    *, review: Review, enabled: bool, show_scores: bool, recall_target: float, confidence: float
+) -> Prioritisation:
+    if not (0.5 <= recall_target < 1 and 0.5 <= confidence < 1):
+        raise ValidationError("Recall target and confidence are percentages from 50 to 99.9.")
+    settings = prioritisation_for(review)
+    settings.enabled, settings.show_scores = enabled, show_scores
+    settings.recall_target, settings.confidence = recall_target, confidence
+    settings.save()
+    return settings
+
+
+# The stopping rule ------------------------------------------------------------------------------
+
+
+@dataclass
+class StoppingStatus:
+    settings: Prioritisation
+    n_records: int  # records to screen at title/abstract (open, databases and registers)
+    screened: int  # settled at title/abstract
+    relevant: int  # settled as include
+    curve: list[tuple[int, int]] = field(default_factory=list)  # (screened, relevant found)
+    since_last_relevant: int = 0  # consecutive irrelevant decisions (in settling order)
+    test: StoppingTest | None = None
+    sample_size: int = 0
+    sample_relevant: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.n_records - self.screened
+
+
+def _curve(verdicts: list[str], points: int = 200) -> list[tuple[int, int]]:
+    """Relevant found against records screened, thinned to about `points` points."""
+    found, curve = 0, [(0, 0)]
+    step = max(1, len(verdicts) // points)
+    for i, verdict in enumerate(verdicts, start=1):
+        found += verdict == Verdict.INCLUDE
+        if i % step == 0 or i == len(verdicts):
+            curve.append((i, found))
+    return curve
+
+
+def stopping_status(review: Review) -> StoppingStatus:
+    settings = prioritisation_for(review)
+    open_records = _open_records(review)
+    results = _current_results(review).filter(record__in=open_records)
+    verdicts = list(results.order_by("created_at", "pk").values_list("verdict", flat=True))
+    relevant = verdicts.count(Verdict.INCLUDE)
+    last = max((i for i, v in enumerate(verdicts) if v == Verdict.INCLUDE), default=-1)
+    status = StoppingStatus(
+        settings=settings,
+        n_records=open_records.count(),
+        screened=len(verdicts),
+        relevant=relevant,
+        curve=_curve(verdicts),
+        since_last_relevant=len(verdicts) - 1 - last,
+    )
+    if settings.sampling_started_at:
+        sampled = Exists(RecordRank.objects.filter(record=OuterRef("record"), sampled=True))
+        split = results.alias(sampled=sampled).aggregate(
+            sample=Count("pk", filter=Q(sampled=True)),
+            sample_relevant=Count("pk", filter=Q(sampled=True, verdict=Verdict.INCLUDE)),
+        )
+        status.sample_size, status.sample_relevant = split["sample"], split["sample_relevant"]
+        status.test = hypergeometric_test(
+            n_records=status.n_records,
+            screened_ranked=status.screened - status.sample_size,
+            relevant_ranked=status.relevant - status.sample_relevant,
+            sample_size=status.sample_size,
+            sample_relevant=status.sample_relevant,
+            recall_target=settings.recall_target,
+            confidence=settings.confidence,
+        )
+    return status
+
+
+def _log(review, record_id, action, user, **detail):
+    return ScreeningEvent(
+        review=review, record_id=record_id, stage=TA, action=action, user=user, detail=detail
+    )
+
+
+@transaction.atomic
+def sampling_start(*, review: Review, user) -> int:
+    """Switch the queue to a seeded random order of the records not settled yet (the random
+    sample of the stopping test). Returns how many records are in the sampling frame."""
+    settings = Prioritisation.objects.select_for_update().get(pk=prioritisation_for(review).pk)
+    if settings.sampling_started_at or settings.stopped_at:
+        raise ValidationError("The random sample has already started.")
+    settled = _current_results(review).filter(record=OuterRef("pk"))
+    left = list(_open_records(review).exclude(Exists(settled)).order_by("pk").values_list("pk"))
+    order = np.random.default_rng(settings.seed).permutation(len(left))
+    RecordRank.objects.filter(review=review, record__in=[pk for (pk,) in left]).delete()
+    RecordRank.objects.bulk_create(
+        [
+            RecordRank(record_id=left[i][0], review=review, position=position, sampled=True)
+            for position, i in enumerate(order)
+        ],
+        batch_size=5000,
+    )
+    settings.sampling_started_at, settings.sampling_started_by = timezone.now(), user
+    settings.enabled = True
+    settings.save()
+    return len(left)
+
+
+@transaction.atomic
+def stopping_apply(*, review: Review, user) -> int:
+    """Stop screening: the records not settled are removed by automation, each with an audit
+    event carrying the test's statement. Only when the test shows the target is reached."""
+    settings = Prioritisation.objects.select_for_update().get(pk=prioritisation_for(review).pk)
+    if settings.stopped_at:
+        raise ValidationError("Screening was already stopped.")
+    status = stopping_status(review)
+    if status.test is None or not status.test.can_stop:
+        raise ValidationError(
+            "The stopping test does not pass yet: keep screening the random sample."
+        )
+    settled = _current_results(review).filter(record=OuterRef("pk"))
+    left = list(_open_records(review).exclude(Exists(settled)).values_list("pk", flat=True))
+    statement = status.test.statement()
+    Record.objects.filter(pk__in=left).update(removed_reason=Removal.AUTOMATION)
+    ScreeningEvent.objects.bulk_create(
+        [_log(review, pk, ScreeningAction.STOP, user, reason=statement) for pk in left],
+        batch_size=5000,
+    )
+    test = status.test
+    settings.stopped_at, settings.stopped_by = timezone.now(), user
+    settings.stop_statement = statement
+    settings.stop_figures = {
+        "n_records": test.n_records,
+        "screened_ranked": test.screened_ranked,
+        "relevant_ranked": test.relevant_ranked,
+        "sample_size": test.sample_size,
+        "sample_relevant": test.sample_relevant,
+        "recall_target": test.recall_target,
+        "confidence": test.confidence,
+        "k_hat": test.k_hat,
+        "p_value": test.p_value,
+    }
+    settings.stopped_records = len(left)
+    settings.save()
+    return len(left)
