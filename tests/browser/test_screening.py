@@ -1,6 +1,6 @@
 import pytest
 
-from screening.models import ScreeningDecision, StageResult
+from screening.models import Prioritisation, ScreeningDecision, StageResult
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,6 +21,9 @@ def test_two_reviewers_screen_by_keyboard_blind_and_a_lead_resolves(live_server,
     batch = factories.ImportBatchFactory(source__review=review)
     first = factories.RecordFactory(batch=batch, title="Exercise for depression in adults")
     factories.RecordFactory(batch=batch, title="Sleep and memory in rats")
+    # Import order, so both reviewers meet the same first record (prioritisation is tested in
+    # tests/prioritisation).
+    Prioritisation.objects.create(review=review, enabled=False)
     screen = f"{live_server.url}/reviews/{review.slug}/screen/title_abstract/"
 
     for name, key in (("ana", "i"), ("ben", "e")):
