@@ -34,7 +34,7 @@ from screening.models import (
     CalibrationRound,
     CalibrationSample,
     ExclusionReason,
-    Prioritisation,
+    RecordRank,
     ResultMethod,
     Retrieval,
     RetrievalStatus,
@@ -133,7 +133,9 @@ def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
 
 
 def _ranked(review: Review) -> bool:
-    return Prioritisation.objects.filter(review=review, enabled=True).exists()
+    """Whether the review's queue follows a stored ranking (turned on, and trained at least
+    once: before that, or while the first training is queued, import order)."""
+    return RecordRank.objects.filter(review=review, review__prioritisation__enabled=True).exists()
 
 
 def _after_ta_change(review: Review, stage: str) -> None:
