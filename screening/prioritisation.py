@@ -3,9 +3,10 @@ store the order the queue walks, and the stopping rule (docs/ranking.md).
 
 - `ranking_train(review)` fits `screening.ranking.Ranker` on every open title/abstract record's
   text with the labels known so far and writes the order of the records not settled yet as
-  `RecordRank` rows (a record with one open vote keeps its place for the second reviewer). Labels: a settled result (include or exclude; "maybe" settles as include),
-  and, for a record not settled yet, its current votes when they agree (in dual mode one
-  reviewer's vote while the second is awaited). The model is shared by the team; it never
+  `RecordRank` rows (a record with one open vote keeps its place for the second reviewer).
+  Labels: a settled result (include or exclude; "maybe" settles as include), and, for a record
+  not settled yet, its current votes when they agree (in dual mode one reviewer's vote while the
+  second is awaited). The model is shared by the team; it never
   exposes a vote (scores are hidden unless the lead shows them).
 - `ranking_after_decision(review)` (called when a decision commits) queues a retrain in the
   background once enough new decisions have come in: after every decision for the first 50, then
