@@ -9,8 +9,9 @@ store the order the queue walks, and the stopping rule (docs/ranking.md).
   second is awaited). The model is shared by the team; it never
   exposes a vote (scores are hidden unless the lead shows them).
 - `ranking_after_decision(review)` (called when a decision commits) queues a retrain in the
-  background once enough new decisions have come in: after every decision for the first 50, then
-  at most every 8 (`screening.ranking.retrain_lag`), so the order never lags more than a few
+  background once enough new decisions have come in: the simulation's schedule
+  (`screening.ranking.retrain_lag`: every decision at first, then one more decision per 15
+  labelled records) capped at `MAX_LAG` = 10 decisions, so the order never lags more than a few
   decisions. A retrain that is already queued is not queued twice.
 - The stopping rule of Callaghan & Müller-Hansen (2020): `sampling_start` switches the queue to
   a seeded random order of the records left (no more retraining); `stopping_status` applies the
@@ -46,6 +47,9 @@ from screening.ranking import Ranker, RankerConfig, hypergeometric_test, record_
 from screening.ranking.stopping import StoppingTest
 
 TA = Stage.TITLE_ABSTRACT
+#: the most decisions between two retrains in the app (the simulation allows up to 30: the app's
+#: ranking is at least as fresh as the benchmarked one)
+MAX_LAG = 10
 #: a queued retrain not run after this long (a worker that died) may be queued again
 STALE_REQUEST = timedelta(minutes=10)
 
@@ -174,7 +178,8 @@ def ranking_due(review: Review, settings: Prioritisation | None = None) -> bool:
     if not settings.enabled or settings.sampling_started_at or settings.stopped_at:
         return False
     new = _decision_count(review) - settings.decisions_at_training
-    return settings.trained_at is None or new >= retrain_lag(settings.labels_at_training)
+    lag = min(MAX_LAG, retrain_lag(settings.labels_at_training))
+    return settings.trained_at is None or new >= lag
 
 
 def ranking_after_decision(review: Review) -> bool:

@@ -33,16 +33,18 @@ class RankerConfig:
     #: word n-grams of the TF-IDF (sublinear tf), terms in at least min_df records and at most
     #: max_df of them
     word_ngrams: tuple[int, int] = (1, 2)
-    min_df: int = 2
+    min_df: int = 1
     max_df: float = 0.95
-    #: character n-grams within words (None: none), stacked beside the word features with
-    #: equal weight; they catch spelling variants, stems and chemical or gene names
+    #: character n-grams within words (None: none), stacked beside the word features,
+    #: weighted by char_weight; they catch spelling variants, stems and chemical or gene names
     char_ngrams: tuple[int, int] | None = (4, 4)
     #: character n-grams in more than this share of the records are dropped (most of the
     #: non-zeros, little information)
     char_max_df: float = 0.95
+    #: character n-grams in fewer records than this are dropped
+    char_min_df: int = 2
     #: weight of the character block beside the word block (both blocks are L2-normalised)
-    char_weight: float = 1.0
+    char_weight: float = 0.3
     #: the classifiers; with several, their rank-normalised scores are averaged
     models: tuple[str, ...] = ("svm",)
     #: total weight of the includes over that of the excludes in training (1.0 = "balanced")
@@ -137,9 +139,9 @@ def build_features(texts: Sequence[str], config: RankerConfig) -> sparse.csr_mat
     if config.char_ngrams:
         with contextlib.suppress(ValueError):  # no character n-gram in any text
             char_max_df = min(max_df, config.char_max_df) if len(texts) > 20 else 1.0
-            blocks.append(
-                _char_tfidf(texts, config.char_ngrams, min_df, char_max_df) * config.char_weight
-            )
+            char_min_df = config.char_min_df if len(texts) > config.char_min_df else 1
+            char = _char_tfidf(texts, config.char_ngrams, char_min_df, char_max_df)
+            blocks.append(char * config.char_weight)
     matrix = sparse.hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
     if len(blocks) > 1:
         matrix = matrix * (1 / np.sqrt(1 + config.char_weight**2))
@@ -200,6 +202,7 @@ def _feature_settings(config: RankerConfig) -> tuple:
         config.max_df,
         config.char_ngrams,
         config.char_max_df,
+        config.char_min_df,
         config.char_weight,
     )
 
