@@ -34,6 +34,7 @@ from review.models import (
     Review,
     Source,
 )
+from review.services import statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,7 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
         with transaction.atomic():
             ids = records_insert(batch, result.records)
             dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
+            statistics_refresh(len(ids))
             batch.record_count = len(ids)
             batch.problems = problems
             batch.status, batch.phase, batch.progress = ImportStatus.DONE, "", 100

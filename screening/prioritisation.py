@@ -43,7 +43,14 @@ from screening.models import (
     StageResult,
     Verdict,
 )
-from screening.ranking import Ranker, RankerConfig, hypergeometric_test, record_text, retrain_lag
+from screening.ranking import (
+    Ranker,
+    RankerConfig,
+    hypergeometric_test,
+    record_text,
+    retrain_lag,
+    switch_patience,
+)
 from screening.ranking.stopping import StoppingTest
 
 TA = Stage.TITLE_ABSTRACT
@@ -233,6 +240,12 @@ class StoppingStatus:
     @property
     def remaining(self) -> int:
         return self.n_records - self.screened
+
+    @property
+    def suggested_switch(self) -> int:
+        """Irrelevant decisions in a row after which the benchmarked procedure starts the random
+        sample (docs/ranking.md); a suggestion for the lead, not a rule."""
+        return switch_patience(self.n_records)
 
 
 def _curve(verdicts: list[str], points: int = 200) -> list[tuple[int, int]]:
