@@ -212,6 +212,7 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
             ids = records_insert(batch, result.records)
             dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
             statistics_refresh(len(ids))
+            _rank_new_records(batch.review)
             batch.record_count = len(ids)
             batch.problems = problems
             batch.status, batch.phase, batch.progress = ImportStatus.DONE, "", 100
@@ -226,6 +227,13 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
         logger.exception("Import of batch %s failed", batch.pk)
         message = f"{batch.filename}: the import failed unexpectedly; nothing was written."
         return _fail(batch, [{"line": None, "message": message, "severity": "error"}], [])
+
+
+def _rank_new_records(review: Review) -> None:
+    """Give the new records their place in the prioritised queue (a background retrain)."""
+    from screening.prioritisation import ranking_after_import
+
+    ranking_after_import(review)
 
 
 def _fail(batch: ImportBatch, errors: list[dict], problems: list[dict]) -> ImportBatch:

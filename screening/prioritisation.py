@@ -189,11 +189,24 @@ def ranking_due(review: Review, settings: Prioritisation | None = None) -> bool:
     return settings.trained_at is None or new >= lag
 
 
+def ranking_after_import(review: Review) -> bool:
+    """New records: queue a retrain so that they get their place (before any decision, the
+    seeded random or keyword order). True if queued."""
+    settings = prioritisation_for(review)
+    if not settings.enabled or settings.sampling_started_at or settings.stopped_at:
+        return False
+    return _queue_retrain(review, settings)
+
+
 def ranking_after_decision(review: Review) -> bool:
     """Queue a background retrain when one is due and none is queued; True if queued."""
     settings = prioritisation_for(review)
     if not ranking_due(review, settings):
         return False
+    return _queue_retrain(review, settings)
+
+
+def _queue_retrain(review: Review, settings: Prioritisation) -> bool:
     now = timezone.now()
     claimed = (
         Prioritisation.objects.filter(pk=settings.pk)

@@ -184,3 +184,17 @@ def test_in_blind_dual_mode_both_reviewers_get_the_ranked_order_once_each(sep, r
     both = set(seen[a.pk]) & set(seen[b.pk])
     assert len(both) >= 20, len(both)
     assert ScreeningDecision.objects.filter(review=review).values("record").distinct().count() <= 60
+
+
+def test_an_import_ranks_its_records_before_any_decision(
+    review, lead, django_capture_on_commit_callbacks
+):
+    from tests.review.test_imports import upload
+
+    source = factories.SourceFactory(review=review, name="PubMed")
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = upload(review, source, "pubmed_small.ris", user=lead)
+    assert batch.status == "done"
+    ranks = RecordRank.objects.filter(review=review).order_by("position")
+    assert ranks.count() == 3  # the seeded random order, before any include or exclude
+    assert services.next_record(review=review, reviewer=lead, stage=TA).pk == ranks[0].record_id

@@ -96,7 +96,7 @@ def test_large_files_run_in_the_background(review, settings, django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         batch = upload(review, source, "pubmed_small.ris")
         assert batch.status == "pending" and "queued" in batch.phase
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2  # the import task, then the ranking of the new records
     batch.refresh_from_db()
     assert (batch.status, batch.record_count, batch.progress) == ("done", 3, 100)
 
