@@ -34,6 +34,7 @@ def review_create(request):
 def review_dashboard(request, slug):
     review = review_for_user(request.user, slug)
     counts = prisma_counts(review)
+    agreement = [(Stage(stage).label, agreement_by_pair(review, stage)) for stage in Stage.values]
     context = {
         "review": review,
         "can": abilities(request.user, review),
@@ -43,9 +44,8 @@ def review_dashboard(request, slug):
         "failing": counts.check(),
         "pending": pending_lines(counts),
         "sources": selectors.source_counts(review),
-        "agreement": [
-            (Stage(stage).label, agreement_by_pair(review, stage)) for stage in Stage.values
-        ],
+        "agreement": agreement,
+        "has_agreement": any(pairs for _label, pairs in agreement),
         "imports": review.imports.select_related("source", "uploaded_by").order_by("-created_at"),
     }
     return render(request, "review/dashboard.html", context)
