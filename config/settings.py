@@ -12,6 +12,7 @@ Environment variables (all optional unless DEBUG is off):
     DATABASE_URL          e.g. postgres://user@host:5432/name (default: sqlite:///<project>/db.sqlite3).
     IMPORT_MAX_UPLOAD_MB  the largest search export a user may upload, in MB (default 200).
     IMPORT_BACKGROUND_MB  exports larger than this are imported by the worker (default 2).
+    EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
     DATA_UPLOAD_MAX_MEMORY_SIZE, FILE_UPLOAD_MAX_MEMORY_SIZE  Django's own request limits, in bytes.
     SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER_HTTPS  HTTPS hardening
@@ -143,6 +144,9 @@ MEDIA_URL = "media/"
 TASKS = {
     "default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}
 }
+
+# Excel exports of reviews with more records than this are built by the background worker.
+EXPORT_INLINE_MAX_RECORDS = env.int("EXPORT_INLINE_MAX_RECORDS", default=20_000)
 
 # Upload limits. Search exports can be large; ordinary form posts stay small.
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)

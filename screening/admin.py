@@ -5,6 +5,7 @@ from screening.models import (
     CalibrationRound,
     CalibrationSample,
     ExclusionReason,
+    ExportJob,
     Prioritisation,
     RecordRank,
     Retrieval,
@@ -101,3 +102,10 @@ class PrioritisationAdmin(admin.ModelAdmin):
 class RecordRankAdmin(admin.ModelAdmin):
     list_display = ["record", "review", "position", "score", "sampled"]
     raw_id_fields = ["record", "review"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = ["review", "user", "layout", "status", "created_at", "finished_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["review", "user"]

@@ -302,3 +302,27 @@ def xlsx_file(table: Table):
     workbook.save(file)
     file.seek(0)
     return file
+
+
+def export_job_run(job) -> None:
+    """Build a queued Excel export (the background task): the file, or the error, on the job."""
+    from django.core.files import File
+    from django.utils import timezone
+
+    from screening.models import ExportStatus
+
+    try:
+        table = records_table(
+            review=job.review, viewer=job.user, resolver=job.resolver, layout=job.layout
+        )
+        with xlsx_file(table) as handle:
+            job.filename = f"{job.review.slug}-{table.name}.xlsx"
+            job.file.save(job.filename, File(handle), save=False)
+        job.status = ExportStatus.DONE
+    except Exception as error:
+        import logging
+
+        logging.getLogger(__name__).exception("Export %s failed", job.pk)
+        job.status, job.error = ExportStatus.FAILED, f"The export failed: {error}"
+    job.finished_at = timezone.now()
+    job.save()

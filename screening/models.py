@@ -396,3 +396,30 @@ class RecordRank(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id} at {self.position}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Being prepared"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """An Excel export of a large review, built by the background worker for the member who
+    asked (their blind view of the votes), downloaded by them alone."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    layout = models.CharField(max_length=10, default="wide")
+    resolver = models.BooleanField(default=False, help_text="Shows the votes of conflicts.")
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of review {self.review_id} ({self.status})"

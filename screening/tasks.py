@@ -14,3 +14,16 @@ def retrain_ranking(review_id: int) -> int:
     if review is None:
         return 0
     return ranking_train(review).labels_at_training
+
+
+@task()
+def run_export(job_id: int) -> str:
+    """Build a large review's Excel export for the member who asked for it."""
+    from screening.exports import export_job_run
+    from screening.models import ExportJob, ExportStatus
+
+    job = ExportJob.objects.select_related("review", "user").filter(pk=job_id).first()
+    if job is None or job.status != ExportStatus.PENDING:
+        return "gone" if job is None else job.status  # delivered twice
+    export_job_run(job)
+    return job.status

@@ -5,6 +5,16 @@ from screening import calibration_views, prioritisation_views, record_views, vie
 app_name = "screening"
 
 urlpatterns = [
+    path(
+        "reviews/<slug:slug>/export/jobs/<int:job_id>/",
+        views.export_job,
+        name="export-job",
+    ),
+    path(
+        "reviews/<slug:slug>/export/jobs/<int:job_id>/download/",
+        views.export_download,
+        name="export-download",
+    ),
     path("reviews/<slug:slug>/prioritisation/", prioritisation_views.page, name="prioritisation"),
     path(
         "reviews/<slug:slug>/prioritisation/settings/",

@@ -1,7 +1,9 @@
 """The screening page (one record at a time, keyboard and htmx) and the conflicts page."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -13,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from review.access import abilities, review_for_user
-from screening import calibration, exports, selectors, services
+from screening import calibration, exports, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
-from screening.models import RecordRank, Stage
+from screening.models import ExportJob, ExportStatus, RecordRank, Stage
 
 
 def _stage(stage: str) -> str:
@@ -223,9 +225,20 @@ def records_export_csv(request, slug):
 
 def records_export_xlsx(request, slug):
     review = review_for_user(request.user, slug)
-    table = _export_table(request, review)
-    if table is None:
+    layout = request.GET.get("layout", "wide")
+    if layout not in exports.LAYOUTS:
         return HttpResponseBadRequest("layout is wide or long.")
+    if review.records.count() > settings.EXPORT_INLINE_MAX_RECORDS:
+        # A large workbook takes longer than a request may: the worker builds it.
+        job = ExportJob.objects.create(
+            review=review,
+            user=request.user,
+            layout=layout,
+            resolver=abilities(request.user, review).can_manage,
+        )
+        transaction.on_commit(lambda: tasks.run_export.enqueue(job.pk))
+        return redirect("screening:export-job", slug=review.slug, job_id=job.pk)
+    table = _export_table(request, review)
     return FileResponse(
         exports.xlsx_file(table),
         as_attachment=True,
@@ -264,3 +277,26 @@ def inclusion_link(request, slug, record_id):
     except ValidationError as e:
         messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
     return redirect("screening:inclusion", slug=review.slug)
+
+
+def export_job(request, slug, job_id):
+    """The page of a queued Excel export: polls until it is ready (its owner only)."""
+    review = review_for_user(request.user, slug)
+    job = get_object_or_404(ExportJob, pk=job_id, review=review, user=request.user)
+    context = {"review": review, "can": abilities(request.user, review), "job": job}
+    if request.htmx:
+        return render(request, "screening/export_job.html#status", context)
+    return render(request, "screening/export_job.html", context)
+
+
+def export_download(request, slug, job_id):
+    review = review_for_user(request.user, slug)
+    job = get_object_or_404(
+        ExportJob, pk=job_id, review=review, user=request.user, status=ExportStatus.DONE
+    )
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=job.filename,
+        content_type=exports.XLSX_CONTENT_TYPE,
+    )

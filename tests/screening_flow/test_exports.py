@@ -442,3 +442,31 @@ def test_the_included_page_links_to_the_downloads(client, review, team):
     html = client.get(reverse("screening:inclusion", args=[review.slug])).content.decode()
     assert f'href="/reviews/{review.slug}/export/records.csv"' in html
     assert f'href="/reviews/{review.slug}/export/records.xlsx?layout=long"' in html
+
+
+def test_a_large_review_gets_its_excel_file_from_the_worker_for_its_owner_only(
+    client, review, team, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_INLINE_MAX_RECORDS = 0  # every review counts as large
+    record = factories.RecordFactory(batch__source__review=review, title="Open record")
+    vote(review, record, team["alice"], "exclude", note="alice's secret")
+    client.force_login(team["bob"])
+    url = reverse("screening:records-xlsx", args=[review.slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(url)
+    assert response.status_code == 302
+    page = client.get(response.url)
+    assert "Ready" in page.content.decode()
+    job = page.context["job"]
+    download = client.get(reverse("screening:export-download", args=[review.slug, job.pk]))
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content)))
+    cells = [c.value for row in workbook.active.iter_rows() for c in row]
+    assert "Open record" in cells
+    assert "alice's secret" not in cells and "exclude" not in cells  # blind, as bob sees it
+
+    client.force_login(team["alice"])  # another member: not their export
+    assert client.get(response.url).status_code == 404
+    assert (
+        client.get(reverse("screening:export-download", args=[review.slug, job.pk])).status_code
+        == 404
+    )
