@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from review.models import DedupEvent, Record, Review, ScreeningMode
 from screening.models import (
@@ -24,7 +24,7 @@ from screening.models import (
     StageResult,
 )
 from screening.prisma import VARIABLES, PrismaCounts, records_behind
-from screening.services import stage_mode
+from screening.services import stage_mode, visible_decisions
 
 VOTE_ACTIONS = (ScreeningAction.DECIDE, ScreeningAction.CHANGE, ScreeningAction.UNDO)
 
@@ -263,9 +263,7 @@ class RecordView:
     events: list  # ScreeningEvent and DedupEvent, oldest first
 
 
-def record_view(
-    review: Review, record: Record, viewer, *, can_resolve: bool, is_lead: bool
-) -> RecordView:
+def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) -> RecordView:
     """Everything the record page shows, with the blind rule applied for `viewer`."""
     results = {
         r.stage: r
@@ -273,30 +271,27 @@ def record_view(
             record=record, superseded_at__isnull=True
         ).select_related("reason", "decided_by")
     }
-    votes_by_stage: dict[str, list[ScreeningDecision]] = {}
-    for vote in (
+    counts = dict(
         ScreeningDecision.objects.filter(record=record, superseded_at__isnull=True)
-        .select_related("reviewer", "reason")
-        .order_by("created_at", "pk")
-    ):
-        votes_by_stage.setdefault(vote.stage, []).append(vote)
-
+        .order_by()
+        .values("stage")
+        .annotate(n=Count("pk"))
+        .values_list("stage", "n")
+    )
     stages, open_stages = [], set()
     for stage in Stage.values:
-        votes = votes_by_stage.get(stage, [])
-        result = results.get(stage)
-        in_conflict = result is None and len(votes) == 2
-        visible = votes
-        # A resolver sees a conflict's votes, unless (not a lead) they cast one of them.
-        resolver = can_resolve and (is_lead or all(v.reviewer_id != viewer.pk for v in votes))
-        if result is None and _blind(review, stage) and not (in_conflict and resolver):
-            visible = [v for v in votes if v.reviewer_id == viewer.pk]
-            open_stages.add(stage)
-        stages.append(
-            StageView(
-                stage, Stage(stage).label, result, visible, len(votes) - len(visible), in_conflict
-            )
-        )
+        visible = list(
+            visible_decisions(
+                review=review, stage=stage, viewer=viewer, record_ids=[record.pk],
+                conflicts=can_resolve,
+            ).order_by("created_at", "pk")
+        )  # fmt: skip
+        total, result = counts.get(stage, 0), results.get(stage)
+        in_conflict = result is None and total == 2
+        hidden = total - len(visible)
+        if result is None and _blind(review, stage) and not (in_conflict and not hidden):
+            open_stages.add(stage)  # other reviewers' vote events stay hidden too
+        stages.append(StageView(stage, Stage(stage).label, result, visible, hidden, in_conflict))
 
     events = []
     for event in (

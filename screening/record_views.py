@@ -41,9 +41,7 @@ def record_detail(request, slug, record_id):
         pk=record_id,
     )
     can = abilities(request.user, review)
-    view = record_selectors.record_view(
-        review, record, request.user, can_resolve=can.can_resolve, is_lead=can.can_manage
-    )
+    view = record_selectors.record_view(review, record, request.user, can_resolve=can.can_resolve)
     return render(
         request, "screening/record_detail.html", {"review": review, "can": can, "view": view}
     )

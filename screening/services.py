@@ -389,8 +389,9 @@ def visible_decisions(*, review: Review, stage: str, viewer, record_ids, conflic
     """The current votes `viewer` may see: in blind dual mode only their own until the record
     is settled (a conflict's votes are shown to the lead resolving it on the conflicts page).
 
-    `conflicts=True` (for a user who can manage the review, i.e. a resolver) also shows both
-    votes of a record in conflict: two current votes and no current result.
+    `conflicts=True` (for a user who resolves conflicts) also shows both votes of a record in
+    conflict: two current votes and no current result; a resolver who is not a lead, never in a
+    conflict they voted in.
     """
     votes = ScreeningDecision.objects.filter(
         review=review, stage=stage, record_id__in=record_ids, superseded_at__isnull=True
@@ -402,10 +403,13 @@ def visible_decisions(*, review: Review, stage: str, viewer, record_ids, conflic
         )
         seen = Q(reviewer=viewer) | Exists(settled)
         if conflicts:
-            other = ScreeningDecision.objects.filter(
+            current = ScreeningDecision.objects.filter(
                 record=OuterRef("record"), stage=stage, superseded_at__isnull=True
-            ).exclude(pk=OuterRef("pk"))
-            seen |= Exists(other)
+            )
+            in_conflict = Exists(current.exclude(pk=OuterRef("pk")))
+            if role_of(viewer, review) != Role.LEAD:
+                in_conflict &= ~Exists(current.filter(reviewer=viewer))
+            seen |= in_conflict
         votes = votes.filter(seen)
     return votes
 
