@@ -5,31 +5,10 @@ from django.urls import reverse
 
 from screening import services
 from tests import factories
+from tests.screening_flow.helpers import vote
 
 pytestmark = pytest.mark.django_db
 TA, FT = "title_abstract", "full_text"
-
-
-def member(review, username, role="reviewer"):
-    user = factories.UserFactory(username=username)
-    factories.MembershipFactory(review=review, user=user, role=role)
-    return user
-
-
-def vote(review, record, user, verdict, stage=TA, **kwargs):
-    return services.decision_record(
-        review=review, record=record, reviewer=user, stage=stage, verdict=verdict, **kwargs
-    )
-
-
-@pytest.fixture
-def team(review):
-    return {
-        "lead": member(review, "lena", "lead"),
-        "alice": member(review, "alice"),
-        "bob": member(review, "bob"),
-        "viewer": member(review, "vic", "viewer"),
-    }
 
 
 @pytest.fixture

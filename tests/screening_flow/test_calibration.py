@@ -14,6 +14,7 @@ from screening.models import (
     ScreeningDecision,
 )
 from tests import factories
+from tests.screening_flow.helpers import vote
 
 pytestmark = pytest.mark.django_db
 TA = "title_abstract"
@@ -49,12 +50,6 @@ def sample(round_):
 
 def nxt(review, user):
     return services.next_record(review=review, reviewer=user, stage=TA)
-
-
-def vote(review, record, user, verdict):
-    return services.decision_record(
-        review=review, record=record, reviewer=user, stage=TA, verdict=verdict
-    )
 
 
 def screen_sample(review, round_, user, verdicts):

@@ -11,6 +11,7 @@ from review.models import Membership
 from screening import services
 from screening.models import ScreeningAction, ScreeningEvent, StageResult
 from tests import factories
+from tests.screening_flow.helpers import vote
 
 pytestmark = pytest.mark.django_db
 TA = "title_abstract"
@@ -31,12 +32,6 @@ def second(review):
 @pytest.fixture
 def resolver(review):
     return factories.MembershipFactory(review=review, role="reviewer", can_resolve=True).user
-
-
-def vote(review, record, user, verdict):
-    return services.decision_record(
-        review=review, record=record, reviewer=user, stage=TA, verdict=verdict
-    )
 
 
 def conflict(review, record, first, second):

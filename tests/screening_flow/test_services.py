@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from screening import services
 from screening.models import Retrieval, ScreeningDecision, ScreeningEvent, StageResult
 from tests import factories
+from tests.screening_flow.helpers import vote
 
 pytestmark = pytest.mark.django_db
 TA, FT = "title_abstract", "full_text"
@@ -26,12 +27,6 @@ def second(review):
 
 def current_result(record, stage=TA):
     return StageResult.objects.filter(record=record, stage=stage, superseded_at=None).first()
-
-
-def vote(review, record, user, verdict, stage=TA, **kwargs):
-    return services.decision_record(
-        review=review, record=record, reviewer=user, stage=stage, verdict=verdict, **kwargs
-    )
 
 
 def test_single_mode_the_vote_settles_and_maybe_moves_on(review, records, reviewer):
