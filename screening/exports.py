@@ -27,17 +27,22 @@ workbook is written by openpyxl in write-only mode to a temporary file. Times ar
 
 import csv
 import datetime as dt
+import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from django.core.files import File
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from review.models import Record, Review
-from screening.models import Stage, StageResult
+from screening.models import ExportStatus, Stage, StageResult
 from screening.services import visible_decisions
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 1000
 LAYOUTS = ("wide", "long")
@@ -306,11 +311,6 @@ def xlsx_file(table: Table):
 
 def export_job_run(job) -> None:
     """Build a queued Excel export (the background task): the file, or the error, on the job."""
-    from django.core.files import File
-    from django.utils import timezone
-
-    from screening.models import ExportStatus
-
     try:
         table = records_table(
             review=job.review, viewer=job.user, resolver=job.resolver, layout=job.layout
