@@ -116,3 +116,61 @@ def test_fast_character_ngrams_equal_scikit_learns_char_wb(sep):
     for i in range(len(texts)):
         a, b = ours.getrow(i).data, theirs.getrow(i).data
         assert np.allclose(np.sort(a), np.sort(b))
+
+
+@pytest.mark.parametrize("ngrams", [(1, 2), (1, 1), (2, 3)])
+def test_fast_word_ngrams_equal_scikit_learns_tfidf(sep, ngrams):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from screening.ranking.model import _normalise, _word_tfidf
+
+    texts = [_normalise(t) for t in sep[0][:80]] + ["", "a b", "fear fear fear memory", "x1 y2"]
+    ours, names = _word_tfidf(texts, ngrams, 2, 0.5, names=True)
+    vectoriser = TfidfVectorizer(
+        ngram_range=ngrams, sublinear_tf=True, min_df=2, max_df=0.5, lowercase=False
+    )
+    theirs = vectoriser.fit_transform(texts)
+    assert sorted(names) == sorted(vectoriser.get_feature_names_out())
+    column = vectoriser.vocabulary_
+    permuted = theirs[:, [column[name] for name in names]]
+    assert ours.shape == permuted.shape and ours.nnz == permuted.nnz
+    assert abs(ours - permuted).max() < 1e-12
+
+
+def test_fast_word_ngrams_need_a_word():
+    from screening.ranking.model import _word_tfidf
+
+    with pytest.raises(ValueError, match="No word"):
+        _word_tfidf(["", "a !"], (1, 2), 1, 1.0)
+
+
+def test_accents_are_stripped_as_scikit_learn_does():
+    from sklearn.feature_extraction.text import strip_accents_unicode
+
+    from screening.ranking.model import _normalise
+
+    for text in ["Émile Zola", "naïve Bayes", "ﬁbre ½ Ωmega", "Straße", "ascii only", "çà ‐ — µ"]:
+        assert _normalise(text) == strip_accents_unicode(text.lower())
+
+
+def test_merging_single_record_columns_keeps_inner_products_and_scores(sep):
+    from screening.ranking.model import merge_single_record_columns
+
+    texts, labels = sep
+    plain = Ranker(RankerConfig(models=("nb",))).fit(texts, [None] * len(texts)).features
+    merged = merge_single_record_columns(plain)
+    assert merged.shape[1] < plain.shape[1] and merged.nnz < plain.nnz
+    gram_plain, gram_merged = (plain @ plain.T).toarray(), (merged @ merged.T).toarray()
+    assert np.allclose(gram_plain, gram_merged, rtol=0, atol=1e-12)
+
+    # the SVM trained on either gives the same scores
+    known = list(labels[:150]) + [None] * (len(labels) - 150)
+    config = RankerConfig()
+    scores = []
+    for features in (plain, merged):
+        ranker = Ranker(config, features=features, _texts=texts)
+        ranker._tiebreak = np.arange(len(texts))
+        idx = np.arange(150)
+        scores.append(ranker.fit_indices(idx, np.asarray(labels[:150])).scores)
+    assert np.allclose(scores[0], scores[1], rtol=0, atol=1e-8)
+    assert Ranker(config).fit(texts, known).features.shape == merged.shape

@@ -114,3 +114,29 @@ def test_not_gzip_is_reported(tmp_path):
     with pytest.raises(CommandError, match=r"plain\.csv\.gz: cannot read it as gzip"):
         call_command("simulate_screening", "--data", str(data), "--output",
                      str(tmp_path / "o.csv"))  # fmt: skip
+
+
+def test_several_seeds_vectorise_once_and_write_one_order_each(tmp_path):
+    out = tmp_path / "order.csv"
+    stdout = StringIO()
+    call_command(
+        "simulate_screening", "--data", str(SEP), "--seed", "1", "2", "--output", str(out),
+        stdout=stdout,
+    )  # fmt: skip
+    text = stdout.getvalue()
+    assert text.count("vectorised 271 records") == 1
+    assert "mean WSS@95 over 2 seeds" in text
+    first, second = read_ids(tmp_path / "order.seed1.csv"), read_ids(tmp_path / "order.seed2.csv")
+    assert sorted(first) == sorted(second) and len(set(first)) == 271
+    # each seed is the same simulation as a run with that seed alone
+    alone = tmp_path / "alone.csv"
+    call_command(
+        "simulate_screening", "--data", str(SEP), "--seed", "2", "--output", str(alone),
+        stdout=StringIO(),
+    )  # fmt: skip
+    assert read_ids(alone) == second
+    with pytest.raises(CommandError, match="one seed only"):
+        call_command(
+            "simulate_screening", "--data", str(SEP), "--seed", "1", "2", "--output", str(out),
+            "--prior-included", first[0],
+        )  # fmt: skip

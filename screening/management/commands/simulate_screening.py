@@ -1,18 +1,31 @@
-"""``manage.py simulate_screening --data FILE.csv[.gz] --seed S --output ORDER.csv
+"""``manage.py simulate_screening --data FILE.csv[.gz] --seed S [S ...] --output ORDER.csv
 [--prior-included ID ...] [--prior-excluded ID ...] [--stop]``: replay prioritised screening
-on a labelled file, without a review or the database (docs/ranking.md)."""
+on a labelled file, without a review or the database (docs/ranking.md).
+
+With several seeds, each seed starts from its own default priors, the file is vectorised once
+for all of them (the features do not depend on the seed), and each order goes to
+ORDER.seed<S>.csv."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import io
+import statistics
 import sys
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from screening.ranking import record_text, screening_metrics, simulate, simulate_stopping
+from screening.ranking import (
+    Ranker,
+    RankerConfig,
+    record_text,
+    screening_metrics,
+    simulate,
+    simulate_stopping,
+)
 
 REQUIRED = ("id", "title", "abstract", "label_included")
 
@@ -78,7 +91,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", type=Path, required=True, help="FILE.csv or FILE.csv.gz")
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--seed",
+            type=int,
+            nargs="+",
+            default=[0],
+            metavar="S",
+            help="one seed, or several: one simulation per seed, each from its own default "
+            "priors, the file vectorised once",
+        )
         parser.add_argument("--output", type=Path, required=True, help="ORDER.csv (column id)")
         parser.add_argument("--prior-included", nargs="+", default=[], metavar="ID")
         parser.add_argument("--prior-excluded", nargs="+", default=[], metavar="ID")
@@ -110,10 +131,36 @@ class Command(BaseCommand):
                 raise CommandError(f"--prior-excluded {ids[i]}: its label_included is 1.")
         if len(set(inc + exc)) != len(inc + exc):
             raise CommandError("A prior record is given twice.")
-        try:
-            result = simulate(texts, labels, prior_included=inc, prior_excluded=exc, seed=seed)
-        except ValueError as exc_:
-            raise CommandError(str(exc_)) from exc_
+        seeds = [seed] if isinstance(seed, int) else list(dict.fromkeys(seed))
+        if len(seeds) > 1 and (inc or exc):
+            raise CommandError(
+                "Prior records can be given with one seed only; with several seeds each seed "
+                "draws its own pair."
+            )
+        started = time.perf_counter()
+        vectorised = Ranker(RankerConfig()).fit(texts, [None] * len(texts))
+        vectorising = time.perf_counter() - started
+        self.stdout.write(f"vectorised {len(texts)} records in {vectorising:.2f} s")
+        wss = []
+        for one in seeds:
+            path = output if len(seeds) == 1 else output.with_suffix(f".seed{one}{output.suffix}")
+            try:
+                result = simulate(
+                    texts, labels, prior_included=inc, prior_excluded=exc, seed=one,
+                    ranker=vectorised,
+                )  # fmt: skip
+            except ValueError as exc_:
+                raise CommandError(str(exc_)) from exc_
+            wss.append(self.report(ids, result, one, path, stop))
+        if len(seeds) > 1:
+            sd = statistics.stdev(wss)
+            self.stdout.write(
+                f"mean WSS@95 over {len(seeds)} seeds: {statistics.fmean(wss):.3f} ± {sd:.3f} "
+                f"(sd); total time {time.perf_counter() - started:.2f} s"
+            )
+
+    def report(self, ids, result, seed, output, stop) -> float:
+        """Write one simulation's order and print its figures; its WSS@95."""
         try:
             with output.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh)
@@ -152,3 +199,4 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Order of {len(result.order)} records written to {output}.")
         )
+        return m["wss_95"]
