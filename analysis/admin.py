@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from analysis.models import Study, StudyReport
+from analysis.models import (
+    EffectData,
+    Moderator,
+    ModeratorValue,
+    Outcome,
+    RiskOfBias,
+    Study,
+    StudyReport,
+)
 
 
 class StudyReportInline(admin.TabularInline):
@@ -20,3 +28,33 @@ class StudyAdmin(admin.ModelAdmin):
 class StudyReportAdmin(admin.ModelAdmin):
     list_display = ["study", "record", "created_at"]
     raw_id_fields = ["study", "record"]
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(admin.ModelAdmin):
+    list_display = ["name", "review", "data_type", "measure", "method", "test", "level"]
+    list_filter = ["data_type", "measure"]
+    search_fields = ["name", "review__title"]
+
+
+@admin.register(EffectData)
+class EffectDataAdmin(admin.ModelAdmin):
+    list_display = ["study", "outcome", "updated_by", "updated_at"]
+    raw_id_fields = ["study", "outcome", "updated_by"]
+
+
+@admin.register(Moderator)
+class ModeratorAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "review"]
+
+
+@admin.register(ModeratorValue)
+class ModeratorValueAdmin(admin.ModelAdmin):
+    list_display = ["study", "moderator", "value"]
+    raw_id_fields = ["study", "moderator"]
+
+
+@admin.register(RiskOfBias)
+class RiskOfBiasAdmin(admin.ModelAdmin):
+    list_display = ["study", "d1", "d2", "d3", "d4", "d5", "overall"]
+    raw_id_fields = ["study", "updated_by"]

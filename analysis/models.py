@@ -5,6 +5,7 @@ registry entry) that passed full-text eligibility. One study may have several re
 Extraction and analyses (later issues) hang off `Study`.
 """
 
+from django.conf import settings
 from django.db import models
 
 
@@ -41,3 +42,203 @@ class StudyReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study}: record {self.record_id}"
+
+
+class DataType(models.TextChoices):
+    """The form in which a study reports an outcome: it decides the fields extracted."""
+
+    BINARY = "binary", "Events and totals in two groups (2×2)"
+    CONTINUOUS = "continuous", "Means, SDs and ns in two groups"
+    CORRELATION = "correlation", "Correlation and sample size"
+    PROPORTION = "proportion", "Events and total in one group"
+    GENERIC = "generic", "An effect with its standard error or CI"
+
+
+#: per data type: the measures it can be analysed with (first: the default) and the fields a
+#: study row holds (escalc's names; see analysis/report.py ESCALC_FIELDS)
+MEASURES_BY_TYPE = {
+    DataType.BINARY: ("RR", "OR", "RD"),
+    DataType.CONTINUOUS: ("SMD", "MD"),
+    DataType.CORRELATION: ("ZCOR", "COR"),
+    DataType.PROPORTION: ("PLO", "PR"),
+    DataType.GENERIC: ("GEN",),
+}
+FIELDS_BY_TYPE = {
+    DataType.BINARY: ("ai", "n1i", "ci", "n2i"),
+    DataType.CONTINUOUS: ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    DataType.CORRELATION: ("ri", "ni"),
+    DataType.PROPORTION: ("xi", "ni"),
+    DataType.GENERIC: ("yi", "sei"),
+}
+MEASURE_LABELS = {
+    "RR": "Risk ratio (log scale)",
+    "OR": "Odds ratio (log scale)",
+    "RD": "Risk difference",
+    "SMD": "Standardised mean difference (Hedges' g)",
+    "MD": "Mean difference",
+    "ZCOR": "Correlation (Fisher's z)",
+    "COR": "Correlation (raw r)",
+    "PLO": "Proportion (logit)",
+    "PR": "Proportion (raw)",
+    "GEN": "Generic effect",
+}
+
+
+class Outcome(models.Model):
+    """An outcome the review pools, with the analysis settings its page last used (the export
+    reproduces them)."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="outcomes")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    data_type = models.CharField(max_length=20, choices=DataType.choices)
+    measure = models.CharField(
+        max_length=8, choices=[(m, MEASURE_LABELS[m]) for m in MEASURE_LABELS]
+    )
+    log_scale = models.BooleanField(
+        default=False,
+        help_text="Generic effects only: the effect is a log ratio (e.g. log hazard ratio), "
+        "shown back-transformed.",
+    )
+    method = models.CharField(max_length=8, default="REML")
+    test = models.CharField(
+        max_length=4, default="z", choices=[("z", "z (normal)"), ("knha", "Hartung-Knapp")]
+    )
+    level = models.FloatField(default=95)
+    subgroup_by = models.ForeignKey(
+        "Moderator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    regress_on = models.ForeignKey(
+        "Moderator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "name"], name="outcome_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return FIELDS_BY_TYPE[self.data_type]
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return MEASURES_BY_TYPE[self.data_type]
+
+
+class EffectData(models.Model):
+    """What one study reports for one outcome: the input fields of its data type."""
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="data")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="effect_data")
+    values = models.JSONField(help_text="The outcome's input fields, by escalc's names.")
+    notes = models.TextField(blank=True, help_text="Where the numbers come from, conversions.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["study__label"]
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "study"], name="effect_data_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} · {self.outcome}"
+
+
+class ModeratorKind(models.TextChoices):
+    CATEGORICAL = "categorical", "Categorical (subgroups)"
+    NUMERIC = "numeric", "Numeric (meta-regression)"
+
+
+class Moderator(models.Model):
+    """A study characteristic used for subgroups (categorical) or meta-regression (numeric)."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="moderators")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=ModeratorKind.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "name"], name="moderator_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModeratorValue(models.Model):
+    moderator = models.ForeignKey(Moderator, on_delete=models.CASCADE, related_name="values")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="moderator_values")
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["moderator", "study"], name="moderator_value_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} · {self.moderator} = {self.value}"
+
+
+class Judgement(models.TextChoices):
+    LOW = "low", "Low"
+    SOME = "some", "Some concerns"
+    HIGH = "high", "High"
+
+
+#: RoB 2 (Sterne et al. 2019, BMJ 366:l4898): the five domains
+ROB2_DOMAINS = (
+    ("d1", "Randomisation process"),
+    ("d2", "Deviations from intended interventions"),
+    ("d3", "Missing outcome data"),
+    ("d4", "Measurement of the outcome"),
+    ("d5", "Selection of the reported result"),
+)
+
+
+class RiskOfBias(models.Model):
+    """A study's RoB 2 judgements: the five domains and the overall judgement."""
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="risk_of_bias")
+    d1 = models.CharField(
+        "Randomisation process", max_length=4, choices=Judgement.choices, blank=True
+    )
+    d2 = models.CharField(
+        "Deviations from intended interventions",
+        max_length=4,
+        choices=Judgement.choices,
+        blank=True,
+    )
+    d3 = models.CharField(
+        "Missing outcome data", max_length=4, choices=Judgement.choices, blank=True
+    )
+    d4 = models.CharField(
+        "Measurement of the outcome", max_length=4, choices=Judgement.choices, blank=True
+    )
+    d5 = models.CharField(
+        "Selection of the reported result", max_length=4, choices=Judgement.choices, blank=True
+    )
+    overall = models.CharField(max_length=4, choices=Judgement.choices, blank=True)
+    notes = models.TextField(blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "risk-of-bias judgements"
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.get_overall_display() or 'not judged'}"
+
+    def judgements(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name, _ in ROB2_DOMAINS} | {"overall": self.overall}

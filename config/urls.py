@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("review.api.urls")),
     path("", include("screening.urls")),
+    path("", include("analysis.urls")),
     path("", include("review.urls")),
 ]

@@ -1,13 +1,16 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from review.demo import demo_load
+from analysis.demo import bcg_demo_load
+from review.demo import DEMO_USERS, demo_load
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo users (lead, reviewer) and the demo review (slug 'demo') and replay the "
-        "published review's decisions on part of its records; idempotent."
+        "published review's decisions on part of its records; and the analysis demo (slug "
+        "'bcg', metafor's dat.bcg); idempotent."
     )
 
     def add_arguments(self, parser):
@@ -41,6 +44,16 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("The replay of the published review's decisions is up to date.")
+        users = {
+            name: (get_user_model().objects.get(username=name), role)
+            for name, (_password, role) in DEMO_USERS.items()
+        }
+        bcg = bcg_demo_load(users)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Analysis demo: “{bcg.title}” (slug {bcg.slug}, {bcg.studies.count()} studies)."
+            )
+        )
         self.stdout.write("Log in with:")
         for username, password in result.users.items():
             self.stdout.write(f"  username {username:<9} password {password}")

@@ -1,0 +1,360 @@
+"""The finished meta-analysis as one ZIP: the extraction data, the results, the plots, the PRISMA
+diagram and counts, and two scripts (R with metafor; Python with this project's engine) that
+recompute every pooled number from the exported CSVs.
+
+The archive is deterministic (fixed member dates, sorted members), so the same review exports
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+
+from analysis import extraction, plotting
+from analysis import report as reports
+from analysis.engine import MetaAnalysisError
+from analysis.models import ROB2_DOMAINS, DataType, Outcome
+
+ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "outcome"
+
+
+def _num(value) -> str:
+    """Full precision (repr) so that the scripts read back exactly the numbers computed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).upper()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if value != value else repr(value)  # NaN: empty
+    return str(value)
+
+
+def _csv(header, rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_num(row.get(h)) for h in header])
+    return out.getvalue().encode("utf-8")
+
+
+@dataclass
+class OutcomeExport:
+    outcome: Outcome
+    file: str
+    slug: str
+    manifest: dict
+    data_csv: bytes
+    report: reports.Report | None
+    error: str | None
+
+
+def _outcome_export(outcome: Outcome, used: set[str]) -> OutcomeExport:
+    slug = _slug(outcome.name)
+    while slug in used:
+        slug += "-x"
+    used.add(slug)
+    rows = extraction.outcome_rows(
+        outcome, subgroup_by=outcome.subgroup_by, regress_on=outcome.regress_on
+    )
+    fields = list(outcome.fields)
+    report = error = None
+    try:
+        report = extraction.run_analysis(outcome)
+    except MetaAnalysisError as exc:
+        error = str(exc)
+    header = ["study", *fields]
+    if rows.groups is not None:
+        header.append("subgroup")
+    if rows.covariate is not None:
+        header.append("covariate")
+    header += [f"rob_{d}" for d, _ in ROB2_DOMAINS] + ["rob_overall", "yi", "vi"]
+    table = []
+    for i, label in enumerate(rows.labels):
+        row = {"study": label, **{f: rows.rows[i].get(f) for f in fields}}
+        if rows.groups is not None:
+            row["subgroup"] = rows.groups[i] or ""
+        if rows.covariate is not None:
+            row["covariate"] = rows.covariate[i]
+        rob = rows.rob[i] or {}
+        row |= {f"rob_{k}": v for k, v in rob.items()}
+        if report is not None:
+            row["yi"], row["vi"] = report.yi[i], report.vi[i]
+        table.append(row)
+    manifest = {
+        "name": outcome.name,
+        "data": f"data/{slug}.csv",
+        "data_type": outcome.data_type,
+        "fields": fields,
+        "measure": outcome.measure,
+        "method": outcome.method,
+        "test": outcome.test,
+        "level": outcome.level,
+        "log_scale": outcome.log_scale,
+        "subgroup": outcome.subgroup_by.name if outcome.subgroup_by else None,
+        "covariate": outcome.regress_on.name if outcome.regress_on else None,
+        "error": error,
+    }
+    return OutcomeExport(
+        outcome, f"data/{slug}.csv", slug, manifest, _csv(header, table), report, error
+    )
+
+
+def build_zip(review) -> bytes:
+    """The export of `review` (every outcome with its saved analysis settings)."""
+    members: dict[str, bytes] = {}
+    used: set[str] = set()
+    exports = [
+        _outcome_export(o, used)
+        for o in review.outcomes.select_related("subgroup_by", "regress_on")
+    ]
+    results = []
+    for e in exports:
+        members[e.file] = e.data_csv
+        if e.report is None:
+            continue
+        results += reports.result_rows(e.outcome.name, e.report)
+        payload = {"outcome": e.manifest, "report": e.report.as_dict()}
+        members[f"results/{e.slug}.json"] = json.dumps(
+            payload, indent=2, sort_keys=True, allow_nan=False, default=_json_default
+        ).encode()
+        settings = {
+            "measure": e.outcome.measure,
+            "method": e.outcome.method,
+            "test": e.outcome.test,
+            "level": e.outcome.level,
+            "subgroup_by": e.outcome.subgroup_by,
+            "regress_on": e.outcome.regress_on,
+        }
+        kinds = ["forest"] + (["funnel"] if e.report.main.k >= 3 else [])
+        kinds += ["bubble"] if e.report.metareg else []
+        for kind in kinds:
+            for fmt in ("svg", "png"):
+                members[f"plots/{e.slug}-{kind}.{fmt}"] = plotting.plot_bytes(
+                    kind, fmt, e.outcome, settings, e.report
+                )
+    members["results/results.csv"] = _csv(reports.RESULT_COLUMNS, results)
+    members["extraction.csv"] = extraction.sheet_csv(review).encode("utf-8")
+    members.update(_prisma_members(review))
+    manifest = {"review": review.title, "outcomes": [e.manifest for e in exports]}
+    members["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    members["analysis.R"] = r_script(exports).encode()
+    members["analysis.py"] = PYTHON_SCRIPT.encode()
+    members["README.txt"] = _readme(review, exports).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(members):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, members[name])
+    return out.getvalue()
+
+
+def _json_default(value):
+    if hasattr(value, "pk"):
+        return value.pk
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _prisma_members(review) -> dict[str, bytes]:
+    from analysis import prisma_diagram
+    from screening.prisma import prisma_counts, to_template_csv
+
+    counts = prisma_counts(review)
+    members = {"prisma/counts.csv": to_template_csv(counts).encode("utf-8")}
+    try:
+        svg = prisma_diagram.review_diagram_svg(review, counts=counts)
+    except prisma_diagram.DiagramError as exc:
+        members["prisma/NOT-DRAWN.txt"] = f"The PRISMA diagram was not drawn: {exc}\n".encode()
+        return members
+    members["prisma/diagram.svg"] = svg.encode("utf-8")
+    members["prisma/diagram.png"] = prisma_diagram.to_png(svg)
+    return members
+
+
+# --- the scripts ----------------------------------------------------------------------------------
+
+R_ESCALC = {
+    DataType.BINARY: "ai = ai, bi = n1i - ai, ci = ci, di = n2i - ci",
+    DataType.CONTINUOUS: "m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i",
+    DataType.CORRELATION: "ri = ri, ni = ni",
+    DataType.PROPORTION: "xi = xi, ni = ni",
+    DataType.GENERIC: "yi = yi, sei = sei",
+}
+
+R_HEADER = """\
+# Recomputes every pooled number of this export with R's metafor (escalc + rma), from the CSVs
+# in data/, and writes them to results_r.csv (the same columns as results/results.csv, on the
+# analysis scale). Run in this folder:   Rscript analysis.R
+# Needs metafor (install.packages("metafor"); Debian: apt-get install r-cran-metafor).
+suppressPackageStartupMessages(library(metafor))
+
+row <- function(outcome, model, res) {
+  p <- predict(res)
+  pick <- function(x) if (is.null(x)) NA else as.numeric(x)[1]
+  data.frame(outcome = outcome, model = model, k = res$k, estimate = as.numeric(res$b)[1],
+             se = res$se[1], ci_lb = res$ci.lb[1], ci_ub = res$ci.ub[1], pval = res$pval[1],
+             tau2 = res$tau2, i2 = res$I2, h2 = res$H2, q = res$QE, q_pval = res$QEp,
+             pi_lb = pick(p$pi.lb), pi_ub = pick(p$pi.ub))
+}
+coefficients <- function(outcome, res, name) {
+  data.frame(outcome = outcome, model = c("metareg:intrcpt", paste0("metareg:", name)),
+             k = res$k, estimate = as.numeric(res$b), se = res$se, ci_lb = res$ci.lb,
+             ci_ub = res$ci.ub, pval = res$pval, tau2 = res$tau2, i2 = NA, h2 = NA, q = NA,
+             q_pval = NA, pi_lb = NA, pi_ub = NA)
+}
+out <- NULL
+"""
+
+
+def _r_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def r_script(exports: list[OutcomeExport]) -> str:
+    parts = [R_HEADER]
+    for e in exports:
+        m = e.manifest
+        name = _r_string(m["name"])
+        if e.report is None:
+            parts.append(f"\n# {m['name']}: not analysed ({e.error})\n")
+            continue
+        args = f'method = "{m["method"]}", test = "{m["test"]}", level = {m["level"]!r}'
+        parts.append(f"""
+# ---- {m["name"]} ----
+dat <- read.csv("{m["data"]}", check.names = FALSE, stringsAsFactors = FALSE)
+dat <- escalc(measure = "{m["measure"]}", {R_ESCALC[DataType(m["data_type"])]},
+              data = dat, slab = study)
+res <- rma(yi, vi, data = dat, {args})
+print(res)
+out <- rbind(out, row({name}, "main", res))
+for (m in c("DL", "REML", "PM")) for (t in c("z", "knha"))
+  out <- rbind(out, row({name}, paste0(m, "/", t),
+                        rma(yi, vi, data = dat, method = m, test = t, level = {m["level"]!r})))
+""")
+        if m["subgroup"] and e.report.subgroups:
+            parts.append(f"""sub <- dat[!is.na(dat$subgroup) & dat$subgroup != "", ]
+for (g in unique(sub$subgroup))
+  out <- rbind(out, row({name}, paste0("subgroup:", g),
+                        rma(yi, vi, data = sub[sub$subgroup == g, ], {args})))
+""")
+        if m["covariate"] and e.report.metareg:
+            parts.append(f"""reg <- dat[!is.na(dat$covariate), ]
+fit <- rma(yi, vi, mods = ~ covariate, data = reg, {args})
+out <- rbind(out, coefficients({name}, fit, {_r_string(m["covariate"])}))
+""")
+    parts.append(
+        '\nwrite.csv(out, "results_r.csv", row.names = FALSE)\ncat("Wrote results_r.csv\\n")\n'
+    )
+    return "".join(parts)
+
+
+PYTHON_SCRIPT = '''\
+#!/usr/bin/env python3
+"""Recompute every pooled number of this export with Prisma Workbench's engine, from the CSVs in
+data/ and the settings in manifest.json, and write them to results_python.csv (the columns of
+results/results.csv). Run in this folder, with the project on the path:
+
+    python analysis.py --project /path/to/prisma-workbench
+"""
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def number(text):
+    return float(text) if text not in ("", None) else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", help="the Prisma Workbench folder (holds analysis/)")
+    parser.add_argument("--output", default=str(HERE / "results_python.csv"))
+    args = parser.parse_args()
+    if args.project:
+        sys.path.insert(0, args.project)
+    from analysis.report import RESULT_COLUMNS, analyse, result_rows
+
+    manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
+    rows = []
+    for outcome in manifest["outcomes"]:
+        if outcome["error"]:
+            print(f"{outcome['name']}: not analysed ({outcome['error']})")
+            continue
+        with (HERE / outcome["data"]).open(newline="", encoding="utf-8") as fh:
+            data = list(csv.DictReader(fh))
+        labels = [r["study"] for r in data]
+        inputs = [{f: number(r[f]) for f in outcome["fields"]} for r in data]
+        groups = [r["subgroup"] or None for r in data] if outcome["subgroup"] else None
+        covariate = [number(r["covariate"]) for r in data] if outcome["covariate"] else None
+        report = analyse(
+            labels, inputs, measure=outcome["measure"], method=outcome["method"],
+            test=outcome["test"], level=outcome["level"], log_scale=outcome["log_scale"],
+            groups=groups, covariate=covariate, covariate_name=outcome["covariate"] or "moderator",
+        )
+        main_ = report.main
+        print(f"{outcome['name']}: {outcome['measure']}, {main_.label}, k = {main_.k}: "
+              f"estimate {main_.estimate:.4f} [{main_.ci_lb:.4f}, {main_.ci_ub:.4f}], "
+              f"tau2 {main_.tau2:.4f}, I2 {main_.i2:.1f}%")
+        rows += result_rows(outcome["name"], report)
+    with open(args.output, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, RESULT_COLUMNS, lineterminator="\\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
+                             for k, v in row.items()})
+    print(f"Wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def _readme(review, exports: list[OutcomeExport]) -> str:
+    lines = [
+        f"Meta-analysis export: {review.title}",
+        "",
+        "extraction.csv          every study's extracted data, moderators and RoB 2 judgements",
+        "data/<outcome>.csv      one outcome's rows as analysed (inputs, subgroup, covariate,",
+        "                        yi, vi)",
+        "results/results.csv     every pooled number (analysis scale): the main model, DL/REML/PM",
+        "                        with and without Hartung-Knapp, subgroups, meta-regression",
+        "results/<outcome>.json  the whole analysis of an outcome (leave-one-out, Egger,",
+        "                        trim and fill)",
+        "plots/                  forest, funnel and bubble plots (SVG, PNG at 300 dpi)",
+        "prisma/                 the PRISMA 2020 flow diagram (SVG, PNG) and its counts in the",
+        "                        PRISMA2020 R package's template (counts.csv)",
+        "manifest.json           each outcome's settings: measure, tau2 estimator, test, level",
+        "analysis.R              recomputes results.csv with metafor: Rscript analysis.R",
+        "analysis.py             recomputes it with Prisma Workbench's engine:",
+        "                        python analysis.py --project /path/to/prisma-workbench",
+        "",
+        "Outcomes:",
+    ]
+    for e in exports:
+        m = e.manifest
+        state = (
+            f"not analysed: {e.error}"
+            if e.error
+            else f"{m['measure']}, {m['method']}, test {m['test']}, level {m['level']}%"
+        )
+        lines.append(f"  {m['name']}: {state}")
+    return "\n".join(lines) + "\n"

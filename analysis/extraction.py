@@ -1,0 +1,454 @@
+"""Extraction: outcomes, each study's data for an outcome, moderators and risk of bias; the bulk
+upload of an extraction sheet; and the rows an outcome's analysis runs on.
+
+Validation and the single-study effect come from the pure engine (`analysis.engine.inputs`);
+this module stores what passed and nothing else, atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from analysis import report as reports
+from analysis.engine import MetaAnalysisError
+from analysis.engine import inputs as engine_inputs
+from analysis.engine.converters import se_from_ci
+from analysis.models import (
+    ROB2_DOMAINS,
+    DataType,
+    EffectData,
+    Judgement,
+    Moderator,
+    ModeratorKind,
+    ModeratorValue,
+    Outcome,
+    RiskOfBias,
+    Study,
+)
+
+#: the counts among the input fields: whole numbers
+INTEGER_FIELDS = {"ai", "ci", "n1i", "n2i", "ni", "xi"}
+#: human names of the input fields (form labels, sheet help, messages)
+FIELD_LABELS = {
+    "ai": "Events, treatment group",
+    "n1i": "Total, treatment group",
+    "ci": "Events, control group",
+    "n2i": "Total, control group",
+    "m1i": "Mean, treatment group",
+    "sd1i": "SD, treatment group",
+    "m2i": "Mean, control group",
+    "sd2i": "SD, control group",
+    "ri": "Correlation r",
+    "ni": "Sample size",
+    "xi": "Events",
+    "yi": "Effect (analysis scale)",
+    "sei": "Standard error",
+    "ci_lb": "CI lower bound",
+    "ci_ub": "CI upper bound",
+}
+
+
+class ExtractionError(ValidationError):
+    """Input that cannot be stored; `message_dict` maps each field to its messages."""
+
+
+def _number(field: str, raw) -> float | int | None:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return None
+    text = str(raw).strip().replace(",", "") if isinstance(raw, str) else raw
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ExtractionError(
+            {field: [f"{FIELD_LABELS.get(field, field)}: {raw!r} is not a number."]}
+        ) from None
+    if field in INTEGER_FIELDS:
+        if not value.is_integer():
+            raise ExtractionError(
+                {field: [f"{FIELD_LABELS.get(field, field)}: {raw!r} is not a whole number."]}
+            )
+        return int(value)
+    return value
+
+
+def clean_values(outcome: Outcome, raw: dict) -> dict:
+    """The outcome's input fields as numbers, validated; raises ExtractionError naming each
+    field at fault. Generic effects may come with a CI instead of the SE (converted here; on a
+    log-scale outcome the effect and CI are ratios, logged)."""
+    errors: dict[str, list[str]] = {}
+    values = {}
+    wanted = list(outcome.fields)
+    if outcome.data_type == DataType.GENERIC:
+        wanted += ["ci_lb", "ci_ub"]
+    for field in wanted:
+        try:
+            values[field] = _number(field, raw.get(field))
+        except ExtractionError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ExtractionError(errors)
+    if outcome.data_type == DataType.GENERIC:
+        values = _generic(outcome, values)
+    measure = outcome.measure
+    problems = engine_inputs.validate(measure, {k: values.get(k) for k in outcome.fields})
+    for problem in problems:
+        if getattr(problem, "severity", "error") == "error":
+            errors.setdefault(problem.field, []).append(problem.message)
+    if errors:
+        raise ExtractionError(errors)
+    return {k: values[k] for k in outcome.fields}
+
+
+def _generic(outcome: Outcome, values: dict) -> dict:
+    yi, sei, lb, ub = (values.get(k) for k in ("yi", "sei", "ci_lb", "ci_ub"))
+    if yi is None:
+        raise ExtractionError({"yi": ["Effect: required."]})
+    not_positive = yi <= 0 or (lb is not None and lb <= 0) or (ub is not None and ub <= 0)
+    if outcome.log_scale and not_positive:
+        message = "A ratio and its CI must be above 0 (enter the ratio, e.g. 0.8, not its log)."
+        raise ExtractionError({"yi": [message]})
+    if sei is None:
+        if lb is None or ub is None:
+            raise ExtractionError({"sei": ["Give the standard error, or both CI bounds."]})
+        if not lb < yi < ub:
+            raise ExtractionError(
+                {"ci_lb": ["The CI must contain the effect (lower < effect < upper)."]}
+            )
+        try:
+            sei = se_from_ci(lb, ub, level=outcome.level, log=outcome.log_scale)
+        except ValueError as exc:
+            raise ExtractionError({"ci_lb": [str(exc)]}) from exc
+    if outcome.log_scale:
+        yi = math.log(yi)
+    return {"yi": yi, "sei": sei}
+
+
+def effect_of(outcome: Outcome, values: dict) -> tuple[float, float] | None:
+    """The study's effect and sampling variance under the outcome's measure (None if the
+    engine cannot compute it, e.g. a zero cell under a measure that needs events)."""
+    try:
+        es = reports.effect_sizes(outcome.measure, [values], ["study"])
+    except (MetaAnalysisError, KeyError, TypeError, ValueError):
+        return None
+    return float(es.yi[0]), float(es.vi[0])
+
+
+@transaction.atomic
+def save_effect_data(
+    *, outcome: Outcome, study: Study, raw: dict, user, notes: str = ""
+) -> EffectData:
+    if study.review_id != outcome.review_id:
+        raise ExtractionError({"study": ["That study is not in this review."]})
+    values = clean_values(outcome, raw)
+    data, _ = EffectData.objects.update_or_create(
+        outcome=outcome,
+        study=study,
+        defaults={"values": values, "notes": notes, "updated_by": user},
+    )
+    return data
+
+
+@transaction.atomic
+def save_moderator_value(*, moderator: Moderator, study: Study, value: str) -> None:
+    value = (value or "").strip()
+    if not value:
+        ModeratorValue.objects.filter(moderator=moderator, study=study).delete()
+        return
+    if moderator.kind == ModeratorKind.NUMERIC:
+        try:
+            float(value)
+        except ValueError:
+            raise ExtractionError(
+                {moderator.name: [f"{moderator.name}: {value!r} is not a number."]}
+            ) from None
+    ModeratorValue.objects.update_or_create(
+        moderator=moderator, study=study, defaults={"value": value}
+    )
+
+
+@transaction.atomic
+def save_risk_of_bias(*, study: Study, judgements: dict, user, notes: str = "") -> RiskOfBias:
+    allowed = set(Judgement.values) | {""}
+    clean = {}
+    for name in [d for d, _ in ROB2_DOMAINS] + ["overall"]:
+        value = _judgement(judgements.get(name, ""))
+        if value not in allowed:
+            raise ExtractionError({name: [f"{name}: {value!r} is not low, some or high."]})
+        clean[name] = value
+    rob, _ = RiskOfBias.objects.update_or_create(
+        study=study, defaults={**clean, "notes": notes, "updated_by": user}
+    )
+    return rob
+
+
+#: judgements as people write them, robvis' RoB 2 symbols included (+ low, - some, x high)
+JUDGEMENT_ALIASES = {
+    "low": "low",
+    "low risk": "low",
+    "+": "low",
+    "some": "some",
+    "some concerns": "some",
+    "-": "some",
+    "\u2212": "some",
+    "high": "high",
+    "high risk": "high",
+    "x": "high",
+    "\u00d7": "high",
+}
+
+
+def _judgement(raw) -> str:
+    text = str(raw or "").strip().lower()
+    return JUDGEMENT_ALIASES.get(text, text)
+
+
+# --- the bulk upload -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetSummary:
+    rows: int
+    effect_rows: int
+    moderator_values: int
+    rob_rows: int
+
+
+def _read_sheet(name: str, content: bytes):
+    import pandas as pd
+
+    try:
+        if name.lower().endswith((".xlsx", ".xlsm")):
+            frame = pd.read_excel(io.BytesIO(content), dtype=str)
+        else:
+            frame = pd.read_csv(
+                io.BytesIO(content), dtype=str, sep=None, engine="python", encoding="utf-8-sig"
+            )
+    except Exception as exc:  # pandas raises many kinds; all mean "not a readable sheet"
+        raise ExtractionError(
+            {"file": [f"{name}: cannot read it as CSV or Excel ({exc})."]}
+        ) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame.fillna("")
+
+
+@transaction.atomic
+def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
+    """Load an extraction sheet: one row per study and outcome, columns `study`, `outcome`, the
+    outcome's input fields (escalc names: ai, n1i, ci, n2i; m1i, sd1i, …; yi with sei or ci_lb
+    and ci_ub), optional `notes`, moderator columns named `moderator:<name>` and RoB 2 columns
+    `rob_d1` … `rob_d5`, `rob_overall`. Every row is checked before anything is written: any
+    error aborts the whole file, with every row's messages ("line 5, sd1i: …")."""
+    frame = _read_sheet(name, content)
+    for required in ("study", "outcome"):
+        if required not in frame.columns:
+            raise ExtractionError(
+                {"file": [f"{name}: no '{required}' column (found: {', '.join(frame.columns)})."]}
+            )
+    studies = {s.label: s for s in review.studies.all()}
+    outcomes = {o.name: o for o in review.outcomes.all()}
+    moderators = {m.name: m for m in review.moderators.all()}
+    mod_columns = [c for c in frame.columns if c.startswith("moderator:")]
+    for column in mod_columns:
+        if column.removeprefix("moderator:").strip() not in moderators:
+            raise ExtractionError(
+                {
+                    "file": [
+                        f"{name}: column '{column}': no moderator of that name in this review "
+                        f"(create it on the extraction page first)."
+                    ]
+                }
+            )
+    rob_columns = [c for c in frame.columns if c.startswith("rob_")]
+    errors: list[str] = []
+    effect_rows = mod_count = rob_count = 0
+    seen: dict[tuple[str, str], int] = {}
+    for offset, row in enumerate(frame.to_dict("records")):
+        line = offset + 2  # the header is line 1
+        label, outcome_name = row["study"].strip(), row["outcome"].strip()
+        study = studies.get(label)
+        if study is None:
+            errors.append(f"line {line}, study: no included study '{label}' in this review.")
+            continue
+        if outcome_name:
+            outcome = outcomes.get(outcome_name)
+            if outcome is None:
+                errors.append(f"line {line}, outcome: no outcome '{outcome_name}' in this review.")
+                continue
+            key = (label, outcome_name)
+            if key in seen:
+                errors.append(f"line {line}: {label} / {outcome_name} already on line {seen[key]}.")
+                continue
+            seen[key] = line
+            try:
+                save_effect_data(
+                    outcome=outcome,
+                    study=study,
+                    raw=row,
+                    user=user,
+                    notes=row.get("notes", "").strip(),
+                )
+                effect_rows += 1
+            except ExtractionError as exc:
+                for field, messages in exc.message_dict.items():
+                    errors.extend(f"line {line}, {field}: {m}" for m in messages)
+        for column in mod_columns:
+            moderator = moderators[column.removeprefix("moderator:").strip()]
+            try:
+                save_moderator_value(moderator=moderator, study=study, value=row[column])
+                mod_count += bool(row[column].strip())
+            except ExtractionError as exc:
+                errors.extend(
+                    f"line {line}, {column}: {m}" for ms in exc.message_dict.values() for m in ms
+                )
+        if rob_columns and any(row[c].strip() for c in rob_columns):
+            try:
+                save_risk_of_bias(
+                    study=study,
+                    judgements={c.removeprefix("rob_"): row[c] for c in rob_columns},
+                    user=user,
+                )
+                rob_count += 1
+            except ExtractionError as exc:
+                errors.extend(
+                    f"line {line}, rob_{f}: {m}" for f, ms in exc.message_dict.items() for m in ms
+                )
+    if errors:  # raising out of the atomic block rolls back every row written above
+        raise ExtractionError(
+            {"file": [f"{name}: {len(errors)} problem(s); nothing was saved.", *errors]}
+        )
+    return SheetSummary(len(frame), effect_rows, mod_count, rob_count)
+
+
+# --- what an analysis runs on --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeRows:
+    labels: list[str]
+    rows: list[dict]
+    groups: list[str | None] | None
+    covariate: list[float | None] | None
+    rob: list[dict | None]
+
+
+def outcome_rows(outcome: Outcome, *, subgroup_by=None, regress_on=None) -> OutcomeRows:
+    """The outcome's extracted rows (one per study, by study label), with the subgroup label and
+    the covariate of each study when asked, and its RoB 2 judgements."""
+    data = list(
+        EffectData.objects.filter(outcome=outcome)
+        .select_related("study", "study__risk_of_bias")
+        .order_by("study__label")
+    )
+    study_ids = [d.study_id for d in data]
+
+    def values_of(moderator):
+        if moderator is None:
+            return None
+        by_study = dict(
+            ModeratorValue.objects.filter(moderator=moderator, study_id__in=study_ids).values_list(
+                "study_id", "value"
+            )
+        )
+        return [by_study.get(s) for s in study_ids]
+
+    groups = values_of(subgroup_by)
+    covariate = values_of(regress_on)
+    if covariate is not None:
+        covariate = [None if c is None else float(c) for c in covariate]
+    rob = []
+    for d in data:
+        judged = getattr(d.study, "risk_of_bias", None)
+        rob.append(judged.judgements() if judged else None)
+    return OutcomeRows(
+        [d.study.label for d in data], [d.values for d in data], groups, covariate, rob
+    )
+
+
+def run_analysis(outcome: Outcome, **settings) -> reports.Report:
+    """The outcome's analysis with its saved settings, overridden by `settings` (measure,
+    method, test, level, subgroup_by, regress_on)."""
+    measure = settings.get("measure", outcome.measure)
+    subgroup_by = settings.get("subgroup_by", outcome.subgroup_by)
+    regress_on = settings.get("regress_on", outcome.regress_on)
+    rows = outcome_rows(outcome, subgroup_by=subgroup_by, regress_on=regress_on)
+    return reports.analyse(
+        rows.labels,
+        rows.rows,
+        measure=measure,
+        method=settings.get("method", outcome.method),
+        test=settings.get("test", outcome.test),
+        level=settings.get("level", outcome.level),
+        log_scale=outcome.log_scale,
+        groups=rows.groups,
+        covariate=rows.covariate,
+        covariate_name=regress_on.name if regress_on else "moderator",
+    )
+
+
+def sheet_csv(review) -> str:
+    """The extraction sheet for a review: columns study, outcome, every outcome's input fields,
+    notes, one column per moderator and the RoB 2 judgements; a row per study and outcome with
+    what is already extracted (a study with no outcome yet gets one row with an empty outcome)."""
+    import csv
+
+    outcomes = list(review.outcomes.all())
+    fields = list(
+        dict.fromkeys(
+            f
+            for o in outcomes
+            for f in (*o.fields, *(("ci_lb", "ci_ub") if o.data_type == DataType.GENERIC else ()))
+        )
+    )
+    moderators = list(review.moderators.all())
+    rob_fields = [d for d, _ in ROB2_DOMAINS] + ["overall"]
+    header = [
+        "study",
+        "outcome",
+        *fields,
+        "notes",
+        *(f"moderator:{m.name}" for m in moderators),
+        *(f"rob_{d}" for d in rob_fields),
+    ]
+    mod_values = {
+        (v.study_id, v.moderator_id): v.value
+        for v in ModeratorValue.objects.filter(moderator__review=review)
+    }
+    data = {
+        (d.study_id, d.outcome_id): d for d in EffectData.objects.filter(outcome__review=review)
+    }
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for study in review.studies.select_related("risk_of_bias").order_by("label"):
+        rob = getattr(study, "risk_of_bias", None)
+        tail = [mod_values.get((study.pk, m.pk), "") for m in moderators] + [
+            getattr(rob, d, "") if rob else "" for d in rob_fields
+        ]
+        for outcome in outcomes or [None]:
+            d = data.get((study.pk, outcome.pk)) if outcome else None
+            values = d.values if d else {}
+            writer.writerow(
+                [
+                    study.label,
+                    outcome.name if outcome else "",
+                    *(_cell(values.get(f)) for f in fields),
+                    d.notes if d else "",
+                    *tail,
+                ]
+            )
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

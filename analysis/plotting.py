@@ -1,0 +1,104 @@
+"""The forest, funnel and bubble plots of an outcome's analysis, drawn by the pure
+`analysis.plots` package from the same numbers as the page (`analysis.report.Report`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis import extraction
+from analysis.engine import rma
+from analysis.models import ROB2_DOMAINS
+from analysis.plots import bubble_from_fit, forest_from_fit, funnel_from_fit, render
+from analysis.report import Report
+
+KINDS = ("forest", "funnel", "bubble")
+ROB_COLUMNS = {name: f"D{i}" for i, (name, _) in enumerate(ROB2_DOMAINS, start=1)} | {
+    "overall": "Overall"
+}
+
+
+def _fit(report: Report):
+    return rma(
+        np.asarray(report.yi),
+        np.asarray(report.vi),
+        method=report.method,
+        test=report.test,
+        level=report.level,
+        slab=report.labels,
+    )
+
+
+def _rob(outcome, report: Report):
+    """One mapping (RoB 2 domain column → judgement) per study, or None when nobody judged."""
+    rows = extraction.outcome_rows(outcome)
+    by_label = dict(zip(rows.labels, rows.rob, strict=True))
+    judged = [by_label.get(label) for label in report.labels]
+    if not any(judged):
+        return None
+    return [{ROB_COLUMNS[k]: v for k, v in (j or {}).items() if v} if j else {} for j in judged]
+
+
+def _groups(report: Report):
+    if not report.subgroups:
+        return None
+    member_of = {
+        label: level for level, labels in report.subgroups["members"].items() for label in labels
+    }
+    if len(member_of) != len(report.labels):
+        return None  # some studies have no subgroup: the forest plot stays ungrouped
+    return [member_of[label] for label in report.labels]
+
+
+def figure(kind: str, outcome, settings: dict, report: Report):
+    """The matplotlib Figure of `kind` for an outcome's report (the page's settings)."""
+    measure = report.measure
+    log_scale = True if outcome.log_scale and measure == "GEN" else None
+    if kind == "forest":
+        return forest_from_fit(
+            report.labels,
+            report.yi,
+            report.vi,
+            _fit(report),
+            measure=measure,
+            level=report.level,
+            groups=_groups(report),
+            rob=_rob(outcome, report),
+            log_scale=log_scale,
+        )
+    if kind == "funnel":
+        if report.main.k < 3:
+            raise ValueError("A funnel plot needs at least 3 studies.")
+        return funnel_from_fit(
+            report.yi, report.vi, _fit(report), measure=measure, level=report.level
+        )
+    if kind == "bubble":
+        m = report.metareg
+        if not m:
+            raise ValueError("No meta-regression: choose a numeric moderator.")
+        keep = [report.labels.index(label) for label in m["labels"]]
+        yi, vi = np.asarray(report.yi)[keep], np.asarray(report.vi)[keep]
+        x = np.asarray(m["x"], dtype=float)
+        fit = rma(yi, vi, mods=x, method=report.method, test=report.test, level=report.level)
+        return bubble_from_fit(x, yi, vi, fit, measure=measure, xlabel=m["moderator"])
+    raise ValueError(f"No plot of kind {kind!r}.")
+
+
+def plot_bytes(kind: str, fmt: str, outcome, settings: dict, report: Report) -> bytes:
+    return render(figure(kind, outcome, settings, report), fmt)
+
+
+def _inline(kind, outcome, settings, report) -> str:
+    svg = plot_bytes(kind, "svg", outcome, settings, report).decode("utf-8")
+    return svg[svg.index("<svg") :]  # without the XML declaration and DOCTYPE, for inlining
+
+
+def forest_svg(outcome, settings, report) -> str:
+    return _inline("forest", outcome, settings, report)
+
+
+def funnel_svg(outcome, settings, report) -> str:
+    return _inline("funnel", outcome, settings, report)
+
+
+def bubble_svg(outcome, settings, report) -> str:
+    return _inline("bubble", outcome, settings, report)

@@ -1,0 +1,55 @@
+"""The PRISMA 2020 flow diagram page and its downloads (the drawing is analysis.prisma_diagram).
+
+Any member may view and download; others get a 404 (`review_for_user`). Downloads of counts
+that break a hard rule answer 409 with the rule and its equation, never a wrong diagram.
+"""
+
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from analysis import prisma_diagram
+from review.access import abilities, review_for_user
+
+
+def page(request, slug):
+    review = review_for_user(request.user, slug)
+    diagram = prisma_diagram.diagram_page(review, link=prisma_diagram.records_link(review))
+    context = {
+        "review": review,
+        "can": abilities(request.user, review),
+        "tab": "prisma",
+        "diagram": diagram,
+        "formats": prisma_diagram.FORMATS,
+        "dpis": prisma_diagram.DPIS,
+    }
+    return render(request, "analysis/prisma.html", context)
+
+
+def _refused(error: prisma_diagram.PrismaRuleError) -> HttpResponse:
+    return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+
+
+def _attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def diagram_download(request, slug, fmt):
+    review = review_for_user(request.user, slug)
+    dpi = request.GET.get("dpi", "")
+    dpi = int(dpi) if dpi.isdigit() and int(dpi) in prisma_diagram.DPIS else 300
+    try:
+        content, content_type, filename = prisma_diagram.diagram_file(review, fmt, dpi=dpi)
+    except prisma_diagram.PrismaRuleError as error:
+        return _refused(error)
+    return _attachment(content, content_type, filename)
+
+
+def counts_csv(request, slug):
+    review = review_for_user(request.user, slug)
+    try:
+        content, filename = prisma_diagram.template_csv(review)
+    except prisma_diagram.PrismaRuleError as error:
+        return _refused(error)
+    return _attachment(content, "text/csv; charset=utf-8", filename)

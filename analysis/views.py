@@ -1,0 +1,337 @@
+"""Extraction pages (outcomes, moderators, each outcome's data, each study's characteristics and
+risk of bias, the sheet upload) and the analysis page of an outcome with its plots."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from analysis import display, extraction, plotting
+from analysis.engine import MetaAnalysisError
+from analysis.forms import AnalysisForm, ModeratorForm, OutcomeForm, SheetForm
+from analysis.models import (
+    MEASURE_LABELS,
+    ROB2_DOMAINS,
+    EffectData,
+    Judgement,
+    ModeratorValue,
+    Outcome,
+    RiskOfBias,
+    Study,
+)
+from review.access import abilities, review_for_user
+
+
+def _context(request, review, tab, **extra):
+    return {"review": review, "can": abilities(request.user, review), "tab": tab, **extra}
+
+
+def extraction_page(request, slug):
+    review = review_for_user(request.user, slug)
+    outcomes = list(review.outcomes.all())
+    counts = {
+        o.pk: n for o, n in ((o, EffectData.objects.filter(outcome=o).count()) for o in outcomes)
+    }
+    studies = list(review.studies.select_related("risk_of_bias").order_by("label"))
+    context = _context(
+        request,
+        review,
+        "extraction",
+        outcomes=[(o, counts[o.pk]) for o in outcomes],
+        moderators=list(review.moderators.all()),
+        studies=studies,
+        outcome_form=OutcomeForm(review=review),
+        moderator_form=ModeratorForm(review=review),
+        sheet_form=SheetForm(),
+        field_labels=extraction.FIELD_LABELS,
+    )
+    return render(request, "analysis/extraction.html", context)
+
+
+@require_POST
+def outcome_create(request, slug):
+    review = review_for_user(request.user, slug, need="manage")
+    form = OutcomeForm(request.POST, review=review)
+    if form.is_valid():
+        outcome = form.save(commit=False)
+        outcome.review = review
+        outcome.save()
+        messages.success(request, f"Outcome “{outcome.name}” added.")
+        return redirect("analysis:outcome-data", review.slug, outcome.pk)
+    for field, errors in form.errors.items():
+        messages.error(request, f"{field}: {' '.join(errors)}")
+    return redirect("analysis:extraction", review.slug)
+
+
+@require_POST
+def moderator_create(request, slug):
+    review = review_for_user(request.user, slug, need="manage")
+    form = ModeratorForm(request.POST, review=review)
+    if form.is_valid():
+        moderator = form.save(commit=False)
+        moderator.review = review
+        moderator.save()
+        messages.success(request, f"Moderator “{moderator.name}” added.")
+    else:
+        for field, errors in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errors)}")
+    return redirect("analysis:extraction", review.slug)
+
+
+@require_POST
+def sheet_upload(request, slug):
+    review = review_for_user(request.user, slug, need="screen")
+    form = SheetForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose a CSV or Excel file.")
+        return redirect("analysis:extraction", review.slug)
+    upload = form.cleaned_data["file"]
+    try:
+        summary = extraction.import_sheet(
+            review=review, name=upload.name, content=upload.read(), user=request.user
+        )
+    except extraction.ExtractionError as exc:
+        return render(
+            request,
+            "analysis/sheet_errors.html",
+            _context(
+                request,
+                review,
+                "extraction",
+                name=upload.name,
+                errors=exc.message_dict.get("file", exc.messages),
+            ),
+            status=400,
+        )
+    messages.success(
+        request,
+        f"{upload.name}: {summary.rows} rows; {summary.effect_rows} outcome rows, "
+        f"{summary.moderator_values} moderator values, {summary.rob_rows} risk-of-bias rows saved.",
+    )
+    return redirect("analysis:extraction", review.slug)
+
+
+def sheet_template(request, slug):
+    """A CSV with the sheet's columns for this review's outcomes and moderators, one row per
+    study and outcome, filled with what is already extracted."""
+    review = review_for_user(request.user, slug)
+    body = extraction.sheet_csv(review)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{review.slug}-extraction.csv"'
+    return response
+
+
+def _outcome(review, outcome_id) -> Outcome:
+    return get_object_or_404(Outcome, pk=outcome_id, review=review)
+
+
+def outcome_data(request, slug, outcome_id):
+    review = review_for_user(request.user, slug)
+    outcome = _outcome(review, outcome_id)
+    existing = {d.study_id: d for d in EffectData.objects.filter(outcome=outcome)}
+    errors: dict[int, dict] = {}
+    posted: dict[int, dict] = {}
+    if request.method == "POST":
+        review_for_user(request.user, slug, need="screen")
+        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        raw = {f: request.POST.get(f, "") for f in outcome.fields}
+        if outcome.data_type == "generic":
+            raw |= {f: request.POST.get(f, "") for f in ("ci_lb", "ci_ub")}
+        try:
+            extraction.save_effect_data(
+                outcome=outcome,
+                study=study,
+                raw=raw,
+                user=request.user,
+                notes=request.POST.get("notes", ""),
+            )
+            messages.success(request, f"{study.label}: saved.")
+            return redirect(f"{request.path}#study-{study.pk}")
+        except extraction.ExtractionError as exc:
+            errors[study.pk] = exc.message_dict
+            posted[study.pk] = raw
+    rows = []
+    for study in review.studies.order_by("label"):
+        data = existing.get(study.pk)
+        values = posted.get(study.pk) or (data.values if data else {})
+        effect = extraction.effect_of(outcome, data.values) if data else None
+        rows.append(
+            {
+                "study": study,
+                "data": data,
+                "values": values,
+                "effect": effect,
+                "errors": errors.get(study.pk, {}),
+            }
+        )
+    fields = [(f, extraction.FIELD_LABELS[f]) for f in outcome.fields]
+    if outcome.data_type == "generic":
+        fields += [(f, extraction.FIELD_LABELS[f]) for f in ("ci_lb", "ci_ub")]
+    context = _context(
+        request,
+        review,
+        "extraction",
+        outcome=outcome,
+        rows=rows,
+        fields=fields,
+        measure_label=MEASURE_LABELS[outcome.measure],
+    )
+    return render(request, "analysis/outcome_data.html", context, status=400 if errors else 200)
+
+
+@require_POST
+def effect_preview(request, slug, outcome_id):
+    """htmx: the effect and variance of the values being typed, or what is wrong with them."""
+    review = review_for_user(request.user, slug, need="screen")
+    outcome = _outcome(review, outcome_id)
+    raw = {f: request.POST.get(f, "") for f in (*outcome.fields, "ci_lb", "ci_ub")}
+    try:
+        values = extraction.clean_values(outcome, raw)
+    except extraction.ExtractionError as exc:
+        text = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+        return HttpResponse(f'<span class="error">{_escape(text)}</span>')
+    effect = extraction.effect_of(outcome, values)
+    if effect is None:
+        return HttpResponse('<span class="error">Cannot compute the effect.</span>')
+    return HttpResponse(f"{outcome.measure} {effect[0]:.4f}, variance {effect[1]:.4f}")
+
+
+def _escape(text: str) -> str:
+    from django.utils.html import escape
+
+    return escape(text)
+
+
+def study_page(request, slug, study_id):
+    review = review_for_user(request.user, slug)
+    study = get_object_or_404(Study, pk=study_id, review=review)
+    moderators = list(review.moderators.all())
+    errors = {}
+    if request.method == "POST":
+        review_for_user(request.user, slug, need="screen")
+        try:
+            for moderator in moderators:
+                extraction.save_moderator_value(
+                    moderator=moderator,
+                    study=study,
+                    value=request.POST.get(f"moderator-{moderator.pk}", ""),
+                )
+            extraction.save_risk_of_bias(
+                study=study,
+                judgements={
+                    name: request.POST.get(name, "") for name, _ in [*ROB2_DOMAINS, ("overall", "")]
+                },
+                user=request.user,
+                notes=request.POST.get("rob_notes", ""),
+            )
+            messages.success(request, f"{study.label}: saved.")
+            return redirect("analysis:study", review.slug, study.pk)
+        except extraction.ExtractionError as exc:
+            errors = exc.message_dict
+    values = dict(ModeratorValue.objects.filter(study=study).values_list("moderator_id", "value"))
+    rob = RiskOfBias.objects.filter(study=study).first()
+    context = _context(
+        request,
+        review,
+        "extraction",
+        study=study,
+        errors=errors,
+        moderators=[(m, values.get(m.pk, "")) for m in moderators],
+        domains=[
+            (name, label, getattr(rob, name, "") if rob else "")
+            for name, label in [*ROB2_DOMAINS, ("overall", "Overall")]
+        ],
+        judgements=Judgement.choices,
+        rob=rob,
+        reports=study.reports.select_related("record"),
+    )
+    return render(request, "analysis/study.html", context, status=400 if errors else 200)
+
+
+def _settings(request, outcome) -> tuple[AnalysisForm, dict]:
+    data = request.GET if "method" in request.GET else None
+    form = AnalysisForm(data, outcome=outcome, initial=AnalysisForm.initial_for(outcome))
+    if data is not None and form.is_valid():
+        return form, dict(form.cleaned_data)
+    initial = AnalysisForm.initial_for(outcome)
+    initial["subgroup_by"] = outcome.subgroup_by
+    initial["regress_on"] = outcome.regress_on
+    return form, initial
+
+
+def analysis_page(request, slug, outcome_id):
+    review = review_for_user(request.user, slug)
+    outcome = _outcome(review, outcome_id)
+    form, settings = _settings(request, outcome)
+    report = error = None
+    try:
+        report = extraction.run_analysis(outcome, **settings)
+    except MetaAnalysisError as exc:
+        error = str(exc)
+    query = request.GET.urlencode()
+    has_funnel = report is not None and report.main.k >= 3
+    has_bubble = report is not None and bool(report.metareg)
+    context = _context(
+        request,
+        review,
+        "analysis",
+        outcome=outcome,
+        form=form,
+        report=report,
+        error=error,
+        settings=settings,
+        query=query,
+        view=display.report_view(report, outcome.log_scale) if report else None,
+        forest_svg=plotting.forest_svg(outcome, settings, report) if report else "",
+        funnel_svg=plotting.funnel_svg(outcome, settings, report) if has_funnel else "",
+        bubble_svg=plotting.bubble_svg(outcome, settings, report) if has_bubble else "",
+    )
+    return render(request, "analysis/analysis.html", context)
+
+
+@require_POST
+def analysis_save(request, slug, outcome_id):
+    """Keep the page's settings as the outcome's analysis (what exports reproduce)."""
+    review = review_for_user(request.user, slug, need="manage")
+    outcome = _outcome(review, outcome_id)
+    form = AnalysisForm(request.POST, outcome=outcome)
+    if not form.is_valid():
+        messages.error(request, "These settings are not valid.")
+    else:
+        for name, value in form.cleaned_data.items():
+            setattr(outcome, name, value)
+        outcome.save()
+        messages.success(request, "Saved as this outcome's analysis; exports use it.")
+    return redirect("analysis:analysis", review.slug, outcome.pk)
+
+
+PLOT_TYPES = {"svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
+
+
+def plot_download(request, slug, outcome_id, kind, fmt):
+    review = review_for_user(request.user, slug)
+    outcome = _outcome(review, outcome_id)
+    if fmt not in PLOT_TYPES or kind not in ("forest", "funnel", "bubble"):
+        raise Http404("No such plot.")
+    _, settings = _settings(request, outcome)
+    try:
+        report = extraction.run_analysis(outcome, **settings)
+        body = plotting.plot_bytes(kind, fmt, outcome, settings, report)
+    except (MetaAnalysisError, ValueError) as exc:
+        raise Http404(str(exc)) from exc
+    response = HttpResponse(body, content_type=PLOT_TYPES[fmt])
+    name = f"{review.slug}-{outcome.pk}-{kind}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def export_zip(request, slug):
+    """The finished meta-analysis as a ZIP (analysis/exports.py)."""
+    from analysis.exports import build_zip
+
+    review = review_for_user(request.user, slug)
+    response = HttpResponse(build_zip(review), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{review.slug}-meta-analysis.zip"'
+    return response

@@ -1,0 +1,144 @@
+"""The extraction and analysis pages: who may see and change what, the numbers the analysis page
+shows against metafor (dat.bcg, the analysis demo), plot downloads."""
+
+import math
+
+import pytest
+from django.urls import reverse
+
+from analysis.models import EffectData, Outcome
+from tests import factories
+from tests.analysis.reference import result
+
+
+@pytest.fixture
+def outcome(bcg):
+    return Outcome.objects.get(review=bcg)
+
+
+def url(name, review, *args):
+    return reverse(f"analysis:{name}", args=[review.slug, *args])
+
+
+def test_outsiders_see_nothing(client, bcg, outcome):
+    client.force_login(factories.MembershipFactory(role="lead").user)  # lead of another review
+    study = bcg.studies.first()
+    for address in (
+        url("extraction", bcg),
+        url("outcome-data", bcg, outcome.pk),
+        url("study", bcg, study.pk),
+        url("analysis", bcg, outcome.pk),
+        url("plot", bcg, outcome.pk, "forest", "svg"),
+        url("sheet-template", bcg),
+        url("export", bcg),
+    ):
+        assert client.get(address).status_code == 404, address
+
+
+def test_viewers_read_but_cannot_change(client, bcg, outcome):
+    client.force_login(bcg.viewer_user)
+    assert client.get(url("analysis", bcg, outcome.pk)).status_code == 200
+    study = bcg.studies.first()
+    response = client.post(
+        url("outcome-data", bcg, outcome.pk),
+        {"study": study.pk, "ai": 1, "n1i": 10, "ci": 1, "n2i": 10},
+    )
+    assert response.status_code == 403
+    assert client.post(url("outcome-create", bcg), {"name": "X"}).status_code == 403
+    assert client.post(url("analysis-save", bcg, outcome.pk), {}).status_code == 403
+
+
+def test_reviewer_enters_data_with_field_errors_shown(client, bcg, outcome):
+    client.force_login(bcg.reviewer_user)
+    study = bcg.studies.get(label="Aronson 1948")
+    response = client.post(
+        url("outcome-data", bcg, outcome.pk),
+        {"study": study.pk, "ai": 200, "n1i": 123, "ci": 11, "n2i": 139},
+    )
+    assert response.status_code == 400
+    assert "Events in the treatment group" in response.content.decode()
+    assert EffectData.objects.get(study=study).values["ai"] == 4  # unchanged
+    response = client.post(
+        url("outcome-data", bcg, outcome.pk),
+        {"study": study.pk, "ai": 5, "n1i": 123, "ci": 11, "n2i": 139},
+    )
+    assert response.status_code == 302
+    assert EffectData.objects.get(study=study).values["ai"] == 5
+    preview = client.post(
+        url("effect-preview", bcg, outcome.pk), {"ai": 4, "n1i": 123, "ci": 11, "n2i": 139}
+    )
+    assert f"RR {math.log((4 / 123) / (11 / 139)):.4f}" in preview.content.decode()
+
+
+def test_analysis_page_shows_metaFors_numbers(client, bcg, outcome):
+    client.force_login(bcg.viewer_user)
+    response = client.get(url("analysis", bcg, outcome.pk))
+    assert response.status_code == 200
+    report = response.context["report"]
+    ref = result("bcg_RR")["random"]["REML"]["z"]
+    assert math.isclose(report.main.estimate, ref["b"], rel_tol=1e-6)
+    assert math.isclose(report.main.tau2, ref["tau2"], rel_tol=1e-6)
+    html = response.content.decode()
+    assert f"{math.exp(ref['b']):.2f}" in html  # the risk ratio on the natural scale
+    assert f"[{math.exp(ref['ci.lb']):.2f}, {math.exp(ref['ci.ub']):.2f}]" in html
+    assert f"{ref['I2']:.1f}%" in html
+    assert (
+        "Test for subgroup differences" in html and "Meta-regression on absolute latitude" in html
+    )
+    assert html.count("<svg") >= 3  # forest, funnel, bubble inline
+
+
+def test_settings_from_the_page_change_the_model(client, bcg, outcome):
+    client.force_login(bcg.viewer_user)
+    response = client.get(
+        url("analysis", bcg, outcome.pk),
+        {"measure": "OR", "method": "DL", "test": "knha", "level": "90"},
+    )
+    main = response.context["report"].main
+    assert (main.method, main.test, main.level) == ("DL", "knha", 90)
+    assert response.context["report"].measure == "OR"
+
+
+def test_robustness_flags_a_change_of_conclusion(client, bcg, outcome):
+    # three trials on which REML's CI includes RR = 1 but Paule-Mandel's (z) does not
+    client.force_login(bcg.lead_user)
+    keep = ["Aronson 1948", "Ferguson & Simes 1949", "Frimodt-Moller et al 1973"]
+    EffectData.objects.filter(outcome=outcome).exclude(study__label__in=keep).delete()
+    response = client.get(
+        url("analysis", bcg, outcome.pk),
+        {"measure": "RR", "method": "REML", "test": "z", "level": "95"},
+    )
+    report = response.context["report"]
+    flags = {(p.method, p.test): p.crosses_null for p in report.robustness}
+    assert report.robustness_changes == any(v != report.main.crosses_null for v in flags.values())
+    assert report.robustness_changes, flags
+    assert report.main.crosses_null and not flags[("PM", "z")] and flags[("PM", "knha")]
+    assert 'data-testid="robustness-flag"' in response.content.decode()
+
+
+def test_lead_saves_settings_for_the_export(client, bcg, outcome):
+    client.force_login(bcg.lead_user)
+    response = client.post(
+        url("analysis-save", bcg, outcome.pk),
+        {"measure": "OR", "method": "PM", "test": "knha", "level": "95"},
+    )
+    assert response.status_code == 302
+    outcome.refresh_from_db()
+    assert (outcome.measure, outcome.method, outcome.test, outcome.subgroup_by) == (
+        "OR",
+        "PM",
+        "knha",
+        None,
+    )
+
+
+@pytest.mark.parametrize("fmt, magic", [("svg", b"<?xml"), ("png", b"\x89PNG"), ("pdf", b"%PDF")])
+def test_plot_downloads_are_deterministic(client, bcg, outcome, fmt, magic):
+    client.force_login(bcg.viewer_user)
+    first = client.get(url("plot", bcg, outcome.pk, "forest", fmt))
+    second = client.get(url("plot", bcg, outcome.pk, "forest", fmt))
+    assert first.status_code == 200 and first.content.startswith(magic)
+    assert first.content == second.content
+    assert client.get(url("plot", bcg, outcome.pk, "funnel", fmt)).status_code == 200
+    assert client.get(url("plot", bcg, outcome.pk, "bubble", fmt)).status_code == 200
+    assert client.get(url("plot", bcg, outcome.pk, "violin", fmt)).status_code == 404
