@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analysis import views
+from analysis import converter_views, views
 
 urlpatterns = [
     path("reviews/<slug:slug>/extraction/", views.extraction_page, name="extraction"),
@@ -11,6 +11,12 @@ urlpatterns = [
         "reviews/<slug:slug>/extraction/moderators/",
         views.moderator_create,
         name="moderator-create",
+    ),
+    path("reviews/<slug:slug>/extraction/converters/", converter_views.page, name="converters"),
+    path(
+        "reviews/<slug:slug>/extraction/converters/<slug:name>/",
+        converter_views.run,
+        name="convert",
     ),
     path("reviews/<slug:slug>/extraction/sheet/", views.sheet_upload, name="sheet-upload"),
     path("reviews/<slug:slug>/extraction/sheet.csv", views.sheet_template, name="sheet-template"),
