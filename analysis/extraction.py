@@ -22,6 +22,8 @@ from analysis.models import (
     ROB2_DOMAINS,
     DataType,
     EffectData,
+    ExtractionAction,
+    ExtractionEvent,
     Judgement,
     Moderator,
     ModeratorKind,
@@ -140,41 +142,119 @@ def effect_of(outcome: Outcome, values: dict) -> tuple[float, float] | None:
     return float(es.yi[0]), float(es.vi[0])
 
 
+def version_of(data: EffectData | None) -> str:
+    """A token of the stored row's state, carried by the edit form: a save whose token is not
+    the current one was made on stale data and is refused, so nobody overwrites a colleague's
+    numbers without seeing them."""
+    return "new" if data is None else f"{data.pk}:{data.updated_at.isoformat()}"
+
+
+def _log(review_id, action, *, user, study=None, outcome=None, before=None, after=None, detail=""):
+    ExtractionEvent.objects.create(
+        review_id=review_id,
+        action=action,
+        user=user,
+        study=study,
+        outcome=outcome,
+        before=before,
+        after=after,
+        detail=detail[:300],
+    )
+
+
 @transaction.atomic
 def save_effect_data(
-    *, outcome: Outcome, study: Study, raw: dict, user, notes: str = ""
+    *,
+    outcome: Outcome,
+    study: Study,
+    raw: dict,
+    user,
+    notes: str = "",
+    expected: str | None = None,
+    detail: str = "",
 ) -> EffectData:
+    """Store a study's data for an outcome (validated), logging the change with the previous
+    values. `expected`: the `version_of` token the editor saw (None: no check, e.g. a sheet)."""
     if study.review_id != outcome.review_id:
         raise ExtractionError({"study": ["That study is not in this review."]})
     values = clean_values(outcome, raw)
-    data, _ = EffectData.objects.update_or_create(
-        outcome=outcome,
-        study=study,
-        defaults={"values": values, "notes": notes, "updated_by": user},
+    current = (
+        EffectData.objects.select_for_update()
+        .select_related("updated_by")
+        .filter(outcome=outcome, study=study)
+        .first()
     )
-    return data
+    if expected is not None and expected != version_of(current):
+        who = current.updated_by if current and current.updated_by else "someone"
+        raise ExtractionError(
+            {
+                "__all__": [
+                    f"{study.label}: {who} changed these numbers while you were editing; "
+                    "nothing was saved. Reload the page to see them."
+                ]
+            }
+        )
+    before = {"values": current.values, "notes": current.notes} if current else None
+    after = {"values": values, "notes": notes}
+    if before == after:
+        return current
+    if current is None:
+        current = EffectData.objects.create(
+            outcome=outcome, study=study, values=values, notes=notes, updated_by=user
+        )
+    else:
+        current.values, current.notes, current.updated_by = values, notes, user
+        current.save()
+    _log(
+        outcome.review_id,
+        ExtractionAction.DATA,
+        user=user,
+        study=study,
+        outcome=outcome,
+        before=before,
+        after=after,
+        detail=detail,
+    )
+    return current
 
 
 @transaction.atomic
-def save_moderator_value(*, moderator: Moderator, study: Study, value: str) -> None:
+def save_moderator_value(
+    *, moderator: Moderator, study: Study, value: str, user=None, detail=""
+) -> None:
     value = (value or "").strip()
-    if not value:
-        ModeratorValue.objects.filter(moderator=moderator, study=study).delete()
-        return
-    if moderator.kind == ModeratorKind.NUMERIC:
+    if value and moderator.kind == ModeratorKind.NUMERIC:
         try:
             float(value)
         except ValueError:
             raise ExtractionError(
                 {moderator.name: [f"{moderator.name}: {value!r} is not a number."]}
             ) from None
-    ModeratorValue.objects.update_or_create(
-        moderator=moderator, study=study, defaults={"value": value}
+    current = ModeratorValue.objects.filter(moderator=moderator, study=study).first()
+    old = current.value if current else ""
+    if old == value:
+        return
+    if not value:
+        current.delete()
+    else:
+        ModeratorValue.objects.update_or_create(
+            moderator=moderator, study=study, defaults={"value": value}
+        )
+    _log(
+        moderator.review_id,
+        ExtractionAction.MODERATOR,
+        user=user,
+        study=study,
+        before={moderator.name: old},
+        after={moderator.name: value},
+        detail=detail,
     )
 
 
 @transaction.atomic
-def save_risk_of_bias(*, study: Study, judgements: dict, user, notes: str = "") -> RiskOfBias:
+def save_risk_of_bias(
+    *, study: Study, judgements: dict, user, notes: str = "", detail=""
+) -> RiskOfBias:
     allowed = set(Judgement.values) | {""}
     clean = {}
     for name in [d for d, _ in ROB2_DOMAINS] + ["overall"]:
@@ -182,8 +262,22 @@ def save_risk_of_bias(*, study: Study, judgements: dict, user, notes: str = "") 
         if value not in allowed:
             raise ExtractionError({name: [f"{name}: {value!r} is not low, some or high."]})
         clean[name] = value
+    current = RiskOfBias.objects.filter(study=study).first()
+    before = {**current.judgements(), "notes": current.notes} if current else None
+    after = {**clean, "notes": notes}
+    if before == after:
+        return current
     rob, _ = RiskOfBias.objects.update_or_create(
         study=study, defaults={**clean, "notes": notes, "updated_by": user}
+    )
+    _log(
+        study.review_id,
+        ExtractionAction.RISK_OF_BIAS,
+        user=user,
+        study=study,
+        before=before,
+        after=after,
+        detail=detail,
     )
     return rob
 
@@ -293,6 +387,7 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                     raw=row,
                     user=user,
                     notes=row.get("notes", "").strip(),
+                    detail=f"{name}, line {line}",
                 )
                 effect_rows += 1
             except ExtractionError as exc:
@@ -301,7 +396,13 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
         for column in mod_columns:
             moderator = moderators[column.removeprefix("moderator:").strip()]
             try:
-                save_moderator_value(moderator=moderator, study=study, value=row[column])
+                save_moderator_value(
+                    moderator=moderator,
+                    study=study,
+                    value=row[column],
+                    user=user,
+                    detail=f"{name}, line {line}",
+                )
                 mod_count += bool(row[column].strip())
             except ExtractionError as exc:
                 errors.extend(
@@ -313,6 +414,7 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                     study=study,
                     judgements={c.removeprefix("rob_"): row[c] for c in rob_columns},
                     user=user,
+                    detail=f"{name}, line {line}",
                 )
                 rob_count += 1
             except ExtractionError as exc:
@@ -323,6 +425,13 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
         raise ExtractionError(
             {"file": [f"{name}: {len(errors)} problem(s); nothing was saved.", *errors]}
         )
+    _log(
+        review.pk,
+        ExtractionAction.SHEET,
+        user=user,
+        detail=f"{name}: {len(frame)} rows, {effect_rows} outcome rows, {mod_count} moderator "
+        f"values, {rob_count} risk-of-bias rows",
+    )
     return SheetSummary(len(frame), effect_rows, mod_count, rob_count)
 
 
@@ -369,6 +478,35 @@ def outcome_rows(outcome: Outcome, *, subgroup_by=None, regress_on=None) -> Outc
     return OutcomeRows(
         [d.study.label for d in data], [d.values for d in data], groups, covariate, rob
     )
+
+
+SETTINGS = ("measure", "method", "test", "level", "subgroup_by", "regress_on")
+
+
+def _settings_of(outcome: Outcome) -> dict:
+    out = {name: getattr(outcome, name) for name in SETTINGS}
+    out["subgroup_by"] = outcome.subgroup_by.name if outcome.subgroup_by else None
+    out["regress_on"] = outcome.regress_on.name if outcome.regress_on else None
+    return out
+
+
+@transaction.atomic
+def keep_analysis_settings(*, outcome: Outcome, settings: dict, user) -> None:
+    """Make `settings` the outcome's analysis (what exports reproduce), logged."""
+    before = _settings_of(outcome)
+    for name in SETTINGS:
+        setattr(outcome, name, settings[name])
+    outcome.save()
+    after = _settings_of(outcome)
+    if before != after:
+        _log(
+            outcome.review_id,
+            ExtractionAction.ANALYSIS,
+            user=user,
+            outcome=outcome,
+            before=before,
+            after=after,
+        )
 
 
 def run_analysis(outcome: Outcome, **settings) -> reports.Report:

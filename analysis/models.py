@@ -242,3 +242,42 @@ class RiskOfBias(models.Model):
 
     def judgements(self) -> dict[str, str]:
         return {name: getattr(self, name) for name, _ in ROB2_DOMAINS} | {"overall": self.overall}
+
+
+class ExtractionAction(models.TextChoices):
+    DATA = "data", "Outcome data saved"
+    MODERATOR = "moderator", "Moderator value saved"
+    RISK_OF_BIAS = "rob", "Risk of bias saved"
+    SHEET = "sheet", "Extraction sheet loaded"
+    ANALYSIS = "analysis", "Analysis settings kept"
+
+
+class ExtractionEvent(models.Model):
+    """The append-only log of extraction: every change with what was there before and after, so
+    that no extracted number is lost when someone overwrites it."""
+
+    review = models.ForeignKey(
+        "review.Review", on_delete=models.CASCADE, related_name="extraction_events"
+    )
+    action = models.CharField(max_length=12, choices=ExtractionAction.choices)
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    outcome = models.ForeignKey(
+        Outcome, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["study", "created_at"], name="extraction_event_study")]
+
+    def __str__(self) -> str:
+        who = self.user or "—"
+        return f"{self.get_action_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -146,6 +146,7 @@ def outcome_data(request, slug, outcome_id):
                 raw=raw,
                 user=request.user,
                 notes=request.POST.get("notes", ""),
+                expected=request.POST.get("version"),  # None: no check (not from the page)
             )
             messages.success(request, f"{study.label}: saved.")
             return redirect(f"{request.path}#study-{study.pk}")
@@ -159,6 +160,7 @@ def outcome_data(request, slug, outcome_id):
         effect = extraction.effect_of(outcome, data.values) if data else None
         rows.append(
             {
+                "version": extraction.version_of(data),
                 "study": study,
                 "data": data,
                 "values": values,
@@ -217,6 +219,7 @@ def study_page(request, slug, study_id):
                     moderator=moderator,
                     study=study,
                     value=request.POST.get(f"moderator-{moderator.pk}", ""),
+                    user=request.user,
                 )
             extraction.save_risk_of_bias(
                 study=study,
@@ -246,6 +249,7 @@ def study_page(request, slug, study_id):
         judgements=Judgement.choices,
         rob=rob,
         reports=study.reports.select_related("record"),
+        events=study.events.select_related("user", "outcome").order_by("-created_at", "-id")[:50],
     )
     return render(request, "analysis/study.html", context, status=400 if errors else 200)
 
@@ -300,9 +304,9 @@ def analysis_save(request, slug, outcome_id):
     if not form.is_valid():
         messages.error(request, "These settings are not valid.")
     else:
-        for name, value in form.cleaned_data.items():
-            setattr(outcome, name, value)
-        outcome.save()
+        extraction.keep_analysis_settings(
+            outcome=outcome, settings=form.cleaned_data, user=request.user
+        )
         messages.success(request, "Saved as this outcome's analysis; exports use it.")
     return redirect("analysis:analysis", review.slug, outcome.pk)
 

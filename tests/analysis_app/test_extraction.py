@@ -170,6 +170,19 @@ def test_sheet_upload_loads_every_row(bcg_review, lead):
         assert math.isclose(yi, float(d["yi"][i]), rel_tol=1e-12)
         assert math.isclose(vi, float(d["vi"][i]), rel_tol=1e-12)
     assert RiskOfBias.objects.filter(overall="some").count() == 13
+    # every row is in the extraction log with the file and line it came from
+    from analysis.models import ExtractionEvent
+
+    first = ExtractionEvent.objects.filter(action="data").first()
+    assert first.detail == "bcg.csv, line 2" and first.before is None and first.user == lead
+    assert (
+        ExtractionEvent.objects.filter(action="sheet").get().detail.startswith("bcg.csv: 13 rows")
+    )
+    # loading the same sheet again changes nothing and logs no change
+    extraction.import_sheet(
+        review=bcg_review, name="bcg.csv", content=bcg_sheet().encode(), user=lead
+    )
+    assert ExtractionEvent.objects.filter(action="data").count() == 13
 
 
 def test_a_bad_row_saves_nothing_and_names_line_and_column(bcg_review, lead):

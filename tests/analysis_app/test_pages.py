@@ -142,3 +142,28 @@ def test_plot_downloads_are_deterministic(client, bcg, outcome, fmt, magic):
     assert client.get(url("plot", bcg, outcome.pk, "funnel", fmt)).status_code == 200
     assert client.get(url("plot", bcg, outcome.pk, "bubble", fmt)).status_code == 200
     assert client.get(url("plot", bcg, outcome.pk, "violin", fmt)).status_code == 404
+
+
+def test_a_stale_edit_is_refused_and_every_change_is_logged(client, bcg, outcome):
+    from analysis.extraction import version_of
+    from analysis.models import ExtractionEvent
+
+    study = bcg.studies.get(label="Aronson 1948")
+    seen = version_of(EffectData.objects.get(study=study))
+    # the lead saves first …
+    client.force_login(bcg.lead_user)
+    data = {"study": study.pk, "ai": 6, "n1i": 123, "ci": 11, "n2i": 139, "version": seen}
+    assert client.post(url("outcome-data", bcg, outcome.pk), data).status_code == 302
+    # … then the reviewer, on the page loaded before, is told and changes nothing
+    client.force_login(bcg.reviewer_user)
+    data = {"study": study.pk, "ai": 7, "n1i": 123, "ci": 11, "n2i": 139, "version": seen}
+    response = client.post(url("outcome-data", bcg, outcome.pk), data)
+    assert response.status_code == 400
+    assert "changed these numbers while you were editing" in response.content.decode()
+    assert EffectData.objects.get(study=study).values["ai"] == 6
+    event = ExtractionEvent.objects.filter(study=study, action="data").last()
+    assert event.user == bcg.lead_user
+    assert event.before["values"]["ai"] == 4 and event.after["values"]["ai"] == 6
+    # the study page shows the history, newest first
+    page = client.get(url("study", bcg, study.pk)).content.decode()
+    assert 'data-testid="history"' in page and "Outcome data saved" in page
