@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from analysis.models import (
     EffectData,
+    ExtractionEvent,
     Moderator,
     ModeratorValue,
     Outcome,
@@ -58,3 +59,10 @@ class ModeratorValueAdmin(admin.ModelAdmin):
 class RiskOfBiasAdmin(admin.ModelAdmin):
     list_display = ["study", "d1", "d2", "d3", "d4", "d5", "overall"]
     raw_id_fields = ["study", "updated_by"]
+
+
+@admin.register(ExtractionEvent)
+class ExtractionEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "review", "action", "study", "outcome", "user"]
+    list_filter = ["action"]
+    raw_id_fields = ["review", "study", "outcome", "user"]
