@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from analysis.models import (
     EffectData,
+    ExtractionDraft,
     ExtractionEvent,
     Moderator,
     ModeratorValue,
@@ -66,3 +67,9 @@ class ExtractionEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "review", "action", "study", "outcome", "user"]
     list_filter = ["action"]
     raw_id_fields = ["review", "study", "outcome", "user"]
+
+
+@admin.register(ExtractionDraft)
+class ExtractionDraftAdmin(admin.ModelAdmin):
+    list_display = ["study", "outcome", "extractor", "updated_at"]
+    raw_id_fields = ["study", "outcome", "extractor"]

@@ -380,8 +380,12 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                 errors.append(f"line {line}: {label} / {outcome_name} already on line {seen[key]}.")
                 continue
             seen[key] = line
+            # a dual-extraction outcome takes the rows as the uploader's own extraction
+            save = save_effect_data
+            if outcome.dual_extraction:
+                from analysis.dual import save_draft as save
             try:
-                save_effect_data(
+                save(
                     outcome=outcome,
                     study=study,
                     raw=row,

@@ -7,7 +7,7 @@ from analysis.report import METHODS
 class OutcomeForm(forms.ModelForm):
     class Meta:
         model = Outcome
-        fields = ["name", "data_type", "measure", "log_scale", "description"]
+        fields = ["name", "data_type", "measure", "log_scale", "dual_extraction", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, review, **kwargs):

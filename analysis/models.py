@@ -105,6 +105,12 @@ class Outcome(models.Model):
         max_length=4, default="z", choices=[("z", "z (normal)"), ("knha", "Hartung-Knapp")]
     )
     level = models.FloatField(default=95)
+    dual_extraction = models.BooleanField(
+        "Dual extraction",
+        default=False,
+        help_text="Two reviewers extract each study independently, without seeing each other's "
+        "numbers; agreeing extractions are used as they are, differing ones are reconciled.",
+    )
     subgroup_by = models.ForeignKey(
         "Moderator", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -246,6 +252,7 @@ class RiskOfBias(models.Model):
 
 class ExtractionAction(models.TextChoices):
     DATA = "data", "Outcome data saved"
+    DRAFT = "draft", "Independent extraction saved"
     MODERATOR = "moderator", "Moderator value saved"
     RISK_OF_BIAS = "rob", "Risk of bias saved"
     SHEET = "sheet", "Extraction sheet loaded"
@@ -281,3 +288,28 @@ class ExtractionEvent(models.Model):
     def __str__(self) -> str:
         who = self.user or "—"
         return f"{self.get_action_display()} by {who} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ExtractionDraft(models.Model):
+    """One reviewer's independent extraction of a study's data for an outcome (dual extraction);
+    the outcome's `EffectData` is made from two of them, when they agree or once reconciled."""
+
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE, related_name="drafts")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="drafts")
+    extractor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    values = models.JSONField()
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["study__label", "updated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["outcome", "study", "extractor"], name="extraction_draft_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} · {self.outcome} by {self.extractor}"

@@ -28,6 +28,11 @@ urlpatterns = [
         name="outcome-data",
     ),
     path(
+        "reviews/<slug:slug>/outcomes/<int:outcome_id>/reconcile/",
+        views.reconcile_page,
+        name="reconcile",
+    ),
+    path(
         "reviews/<slug:slug>/outcomes/<int:outcome_id>/preview/",
         views.effect_preview,
         name="effect-preview",

@@ -4,11 +4,12 @@ risk of bias, the sheet upload) and the analysis page of an outcome with its plo
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from analysis import display, extraction, plotting
+from analysis import display, dual, extraction, plotting
 from analysis.engine import MetaAnalysisError
 from analysis.forms import AnalysisForm, ModeratorForm, OutcomeForm, SheetForm
 from analysis.models import (
@@ -139,32 +140,49 @@ def outcome_data(request, slug, outcome_id):
         raw = {f: request.POST.get(f, "") for f in outcome.fields}
         if outcome.data_type == "generic":
             raw |= {f: request.POST.get(f, "") for f in ("ci_lb", "ci_ub")}
+        notes = request.POST.get("notes", "")
         try:
-            extraction.save_effect_data(
-                outcome=outcome,
-                study=study,
-                raw=raw,
-                user=request.user,
-                notes=request.POST.get("notes", ""),
-                expected=request.POST.get("version"),  # None: no check (not from the page)
-            )
+            if outcome.dual_extraction:
+                dual.save_draft(
+                    outcome=outcome, study=study, raw=raw, user=request.user, notes=notes
+                )
+            else:
+                extraction.save_effect_data(
+                    outcome=outcome,
+                    study=study,
+                    raw=raw,
+                    user=request.user,
+                    notes=notes,
+                    expected=request.POST.get("version"),  # None: no check (not from the page)
+                )
             messages.success(request, f"{study.label}: saved.")
             return redirect(f"{request.path}#study-{study.pk}")
         except extraction.ExtractionError as exc:
             errors[study.pk] = exc.message_dict
             posted[study.pk] = raw
+    states = dual.states(outcome) if outcome.dual_extraction else {}
     rows = []
     for study in review.studies.order_by("label"):
         data = existing.get(study.pk)
-        values = posted.get(study.pk) or (data.values if data else {})
+        state = states.get(study.pk)
+        mine = state.mine(request.user) if state else None
+        if outcome.dual_extraction:  # blind: only your own extraction is shown
+            shown = mine.values if mine else {}
+            notes = mine.notes if mine else ""
+        else:
+            shown = data.values if data else {}
+            notes = data.notes if data else ""
         effect = extraction.effect_of(outcome, data.values) if data else None
         rows.append(
             {
                 "version": extraction.version_of(data),
                 "study": study,
                 "data": data,
-                "values": values,
+                "values": posted.get(study.pk) or shown,
+                "notes": notes,
                 "effect": effect,
+                "state": state.state if state else None,
+                "extractions": len(state.drafts) if state else 0,
                 "errors": errors.get(study.pk, {}),
             }
         )
@@ -179,8 +197,63 @@ def outcome_data(request, slug, outcome_id):
         rows=rows,
         fields=fields,
         measure_label=MEASURE_LABELS[outcome.measure],
+        conflicts=sum(1 for s in states.values() if s.state == dual.CONFLICT),
     )
     return render(request, "analysis/outcome_data.html", context, status=400 if errors else 200)
+
+
+def reconcile_page(request, slug, outcome_id):
+    """Dual extraction: the studies whose two extractions differ, side by side, for a lead or a
+    chosen resolver to settle field by field. A resolver who is not a lead does not see (or
+    settle) a study they extracted themselves."""
+    review = review_for_user(request.user, slug, need="resolve")
+    outcome = _outcome(review, outcome_id)
+    is_lead = abilities(request.user, review).can_manage
+    errors: dict[int, dict] = {}
+    if request.method == "POST":
+        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        state = dual.states(outcome)[study.pk]
+        if not is_lead and state.mine(request.user):
+            raise PermissionDenied("You extracted this study: another resolver settles it.")
+        raw = {f: request.POST.get(f, "") for f in outcome.fields}
+        try:
+            dual.reconcile(
+                outcome=outcome,
+                study=study,
+                raw=raw,
+                user=request.user,
+                notes=request.POST.get("notes", ""),
+            )
+            messages.success(request, f"{study.label}: reconciled.")
+            return redirect("analysis:reconcile", review.slug, outcome.pk)
+        except extraction.ExtractionError as exc:
+            errors[study.pk] = exc.message_dict
+    conflicts = []
+    for state in dual.states(outcome).values():
+        if state.state != dual.CONFLICT or (not is_lead and state.mine(request.user)):
+            continue
+        differing = state.differing()
+        a, b = state.drafts[0], state.drafts[1]
+        conflicts.append(
+            {
+                "study": state.study,
+                "a": a,
+                "b": b,
+                "errors": errors.get(state.study.pk, {}),
+                "fields": [
+                    (
+                        f,
+                        extraction.FIELD_LABELS[f],
+                        a.values.get(f),
+                        b.values.get(f),
+                        f in differing,
+                    )
+                    for f in outcome.fields
+                ],
+            }
+        )
+    context = _context(request, review, "extraction", outcome=outcome, conflicts=conflicts)
+    return render(request, "analysis/reconcile.html", context, status=400 if errors else 200)
 
 
 @require_POST
