@@ -16,6 +16,7 @@ from analysis.models import (
     MEASURE_LABELS,
     ROB2_DOMAINS,
     EffectData,
+    ExtractionAction,
     Judgement,
     ModeratorValue,
     Outcome,
@@ -322,9 +323,31 @@ def study_page(request, slug, study_id):
         judgements=Judgement.choices,
         rob=rob,
         reports=study.reports.select_related("record"),
-        events=study.events.select_related("user", "outcome").order_by("-created_at", "-id")[:50],
+        events=_visible_events(request.user, review, study),
     )
     return render(request, "analysis/study.html", context, status=400 if errors else 200)
+
+
+def _visible_events(user, review, study) -> list:
+    """The study's extraction log as `user` may see it: while a dual extraction of the study is
+    not settled, another reviewer's independent extraction stays hidden (leads see it)."""
+    events = list(
+        study.events.select_related("user", "outcome").order_by("-created_at", "-id")[:50]
+    )
+    if abilities(user, review).can_manage:
+        return events
+    settled = {}
+    for e in events:
+        if e.action == ExtractionAction.DRAFT and e.outcome_id not in settled:
+            settled[e.outcome_id] = dual.states(e.outcome)[study.pk].state in (
+                dual.AGREED,
+                dual.RECONCILED,
+            )
+    return [
+        e
+        for e in events
+        if e.action != ExtractionAction.DRAFT or e.user_id == user.pk or settled[e.outcome_id]
+    ]
 
 
 def _settings(request, outcome) -> tuple[AnalysisForm, dict]:

@@ -85,3 +85,17 @@ def test_a_resolver_does_not_settle_a_study_they_extracted(client, bcg, setup):
     url = reverse("analysis:reconcile", args=[bcg.slug, outcome.pk])
     assert 'data-testid="no-conflicts"' in client.get(url).content.decode()
     assert client.post(url, {"study": study.pk, **ARONSON}).status_code == 403
+
+
+def test_the_study_history_keeps_the_other_extraction_hidden_until_settled(client, bcg, setup):
+    outcome, study, first, second = setup
+    client.force_login(first)
+    post(client, bcg, outcome, study, **{**ARONSON, "n1i": "98765"})
+    study_page = reverse("analysis:study", args=[bcg.slug, study.pk])
+    client.force_login(second)
+    assert "98765" not in client.get(study_page).content.decode()
+    client.force_login(bcg.lead_user)
+    assert "98765" in client.get(study_page).content.decode()
+    client.force_login(second)
+    post(client, bcg, outcome, study, **{**ARONSON, "n1i": "98765"})  # they agree: settled
+    assert "98765" in client.get(study_page).content.decode()
