@@ -245,3 +245,38 @@ def test_unknown_columns_and_unreadable_files_are_named(bcg_review, lead):
         )
     with pytest.raises(extraction.ExtractionError, match=r"x\.xlsx: cannot read"):
         extraction.import_sheet(review=bcg_review, name="x.xlsx", content=b"not excel", user=lead)
+
+
+def test_ratios_entered_with_their_ci_pool_as_metafor_pools_the_counts(review, lead):
+    """dat.bcg's 13 risk ratios entered as a paper prints them (RR and 95% CI) give back metafor's
+    log RR and variance, and the pooled REML estimate of the 2x2 counts."""
+    from analysis.extraction import run_analysis
+    from tests.analysis.reference import result
+
+    outcome = Outcome.objects.create(
+        review=review,
+        name="TB (RR as printed)",
+        data_type=DataType.GENERIC,
+        measure="GEN",
+        log_scale=True,
+    )
+    d = data("bcg_RR")
+    z = 1.959963984540054
+    for i, (yi, vi) in enumerate(zip(d["yi"], d["vi"], strict=True)):
+        yi, se = float(yi), math.sqrt(float(vi))
+        study = Study.objects.create(review=review, label=f"{d['author'][i]} {d['year'][i]}")
+        extraction.save_effect_data(
+            outcome=outcome,
+            study=study,
+            user=lead,
+            raw={
+                "yi": repr(math.exp(yi)),
+                "ci_lb": repr(math.exp(yi - z * se)),
+                "ci_ub": repr(math.exp(yi + z * se)),
+            },
+        )
+    report = run_analysis(outcome)
+    ref = result("bcg_RR")["random"]["REML"]["z"]
+    assert math.isclose(report.main.estimate, ref["b"], rel_tol=1e-6)
+    assert math.isclose(report.main.tau2, ref["tau2"], rel_tol=1e-6)
+    assert math.isclose(report.main.natural["estimate"], math.exp(ref["b"]), rel_tol=1e-6)
