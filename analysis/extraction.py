@@ -178,10 +178,11 @@ def save_effect_data(
     if study.review_id != outcome.review_id:
         raise ExtractionError({"study": ["That study is not in this review."]})
     values = clean_values(outcome, raw)
+    # the row is locked alone: FOR UPDATE cannot join the nullable `updated_by` on PostgreSQL
     current = (
         EffectData.objects.select_for_update()
-        .select_related("updated_by")
         .filter(outcome=outcome, study=study)
+        .order_by("pk")
         .first()
     )
     if expected is not None and expected != version_of(current):
