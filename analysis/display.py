@@ -53,7 +53,9 @@ def pooled_row(p: Pooled, f) -> dict:
 def report_view(report: Report, log_scale: bool = False) -> dict:
     name, f = transform_for(report.measure, log_scale)
     natural = lambda x: None if x is None else float(f(x)) if f else x  # noqa: E731
-    scale = {"exp": "natural scale (exp)", "tanh": "r (tanh of z)", "expit": "proportion"}.get(name)
+    scale = {"exp": "natural scale (exp)", "tanh": "r (tanh of z)", "ilogit": "proportion"}.get(
+        name
+    )
     studies = []
     for label, y, v, w in zip(report.labels, report.yi, report.vi, report.weights, strict=True):
         half = 1.959963984540054 * math.sqrt(v)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass
+
+from django.utils.text import slugify
 
 from analysis import extraction, plotting
 from analysis import report as reports
@@ -24,7 +25,7 @@ ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "outcome"
+    return slugify(name) or "outcome"
 
 
 def _num(value) -> str:
@@ -71,7 +72,7 @@ def _outcome_export(outcome: Outcome, used: set[str]) -> OutcomeExport:
     fields = list(outcome.fields)
     report = error = None
     try:
-        report = extraction.run_analysis(outcome)
+        report = extraction.run_analysis(outcome, rows=rows)
     except MetaAnalysisError as exc:
         error = str(exc)
     header = ["study", *fields]

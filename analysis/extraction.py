@@ -516,11 +516,14 @@ def keep_analysis_settings(*, outcome: Outcome, settings: dict, user) -> None:
 
 def run_analysis(outcome: Outcome, **settings) -> reports.Report:
     """The outcome's analysis with its saved settings, overridden by `settings` (measure,
-    method, test, level, subgroup_by, regress_on)."""
+    method, test, level, subgroup_by, regress_on; `rows`: the `outcome_rows` already read for
+    those moderators)."""
     measure = settings.get("measure", outcome.measure)
     subgroup_by = settings.get("subgroup_by", outcome.subgroup_by)
     regress_on = settings.get("regress_on", outcome.regress_on)
-    rows = outcome_rows(outcome, subgroup_by=subgroup_by, regress_on=regress_on)
+    rows = settings.get("rows") or outcome_rows(
+        outcome, subgroup_by=subgroup_by, regress_on=regress_on
+    )
     return reports.analyse(
         rows.labels,
         rows.rows,

@@ -22,6 +22,7 @@ from analysis.engine import (
     subgroup,
     trimfill,
 )
+from analysis.engine.intervals import resolve_transf
 
 #: the measures whose effects are log ratios: shown back-transformed (exp) on the natural scale
 RATIO_MEASURES = {"RR", "OR"}
@@ -46,14 +47,13 @@ ESCALC_FIELDS = {
 
 
 def transform_for(measure: str, log_scale: bool = False):
-    """(name, function) taking the analysis scale to the natural one, or (None, None)."""
-    if measure in RATIO_MEASURES or (measure in ("GEN", "PLO") and log_scale):
-        return "exp", np.exp
-    if measure == "ZCOR":
-        return "tanh", np.tanh
-    if measure == "PLO":
-        return "expit", lambda x: 1 / (1 + np.exp(-np.asarray(x, dtype=float)))
-    return None, None
+    """(name, function) taking the analysis scale to the natural one (the engine's `predict`
+    transforms), or (None, None)."""
+    if measure in RATIO_MEASURES or (measure == "GEN" and log_scale):
+        name = "exp"
+    else:
+        name = {"ZCOR": "tanh", "PLO": "ilogit"}.get(measure)
+    return name, resolve_transf(name)
 
 
 def null_value(measure: str) -> float:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from analysis import display, dual, extraction, plotting
@@ -32,16 +34,13 @@ def _context(request, review, tab, **extra):
 
 def extraction_page(request, slug):
     review = review_for_user(request.user, slug)
-    outcomes = list(review.outcomes.all())
-    counts = {
-        o.pk: n for o, n in ((o, EffectData.objects.filter(outcome=o).count()) for o in outcomes)
-    }
+    outcomes = list(review.outcomes.annotate(n_data=Count("data")))
     studies = list(review.studies.select_related("risk_of_bias").order_by("label"))
     context = _context(
         request,
         review,
         "extraction",
-        outcomes=[(o, counts[o.pk]) for o in outcomes],
+        outcomes=[(o, o.n_data) for o in outcomes],
         moderators=list(review.moderators.all()),
         studies=studies,
         outcome_form=OutcomeForm(review=review),
@@ -267,17 +266,11 @@ def effect_preview(request, slug, outcome_id):
         values = extraction.clean_values(outcome, raw)
     except extraction.ExtractionError as exc:
         text = "; ".join(m for ms in exc.message_dict.values() for m in ms)
-        return HttpResponse(f'<span class="error">{_escape(text)}</span>')
+        return HttpResponse(f'<span class="error">{escape(text)}</span>')
     effect = extraction.effect_of(outcome, values)
     if effect is None:
         return HttpResponse('<span class="error">Cannot compute the effect.</span>')
     return HttpResponse(f"{outcome.measure} {effect[0]:.4f}, variance {effect[1]:.4f}")
-
-
-def _escape(text: str) -> str:
-    from django.utils.html import escape
-
-    return escape(text)
 
 
 def study_page(request, slug, study_id):

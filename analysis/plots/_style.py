@@ -27,6 +27,8 @@ MINUS = "\u2212"  # typographic minus, as matplotlib's tick labels (axes.unicode
 BASE_SIZE = 9.0  # points
 SMALL_SIZE = 8.0
 INK = "#000000"
+#: blank border around every figure, in points
+MARGIN = 8.0
 GREY = "#595959"
 LIGHT = "#ebebeb"
 
@@ -237,3 +239,35 @@ def format_tick(value: float) -> str:
 
 def format_percent(x: float, digits: int = 1) -> str:
     return f"{format_number(x, digits)}%"
+
+
+def draw_title(fig: Figure, title: str | None, width_pt: float, height_pt: float, font_size):
+    """The figure's bold title in its top-left corner (nothing without a title)."""
+    if title:
+        fig.text(
+            MARGIN / width_pt,
+            1.0 - (MARGIN + font_size * 0.9) / height_pt,
+            title,
+            fontsize=font_size + 1.5,
+            fontweight="bold",
+            ha="left",
+            va="center",
+        )
+
+
+def draw_notes(fig: Figure, notes, left: float, top: float, transform, size: float, gid: str):
+    """Lines of small text from `top` down (figure points, `transform`); the y after them."""
+    for note in notes:
+        fig.text(
+            left,
+            top,
+            note,
+            transform=transform,
+            fontsize=size,
+            ha="left",
+            va="center_baseline",
+            color=INK,
+            gid=gid,
+        )
+        top -= size * 1.7
+    return top

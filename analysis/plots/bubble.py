@@ -17,7 +17,10 @@ from analysis.plots._style import (
     GREY,
     INK,
     LIGHT,
+    MARGIN,
     SMALL_SIZE,
+    draw_notes,
+    draw_title,
     figure_size,
     format_interval,
     format_number,
@@ -29,7 +32,6 @@ from analysis.plots._style import (
     wrap_text,
 )
 
-MARGIN = 8.0
 MAX_BUBBLE = 22.0  # diameter of the heaviest study, points
 MIN_BUBBLE = 3.0
 
@@ -213,29 +215,8 @@ def _bubble(
     )
 
     y_text = bottom - axis_h - small * 0.9
-    for note in notes:
-        fig.text(
-            left,
-            y_text,
-            note,
-            transform=points,
-            fontsize=small,
-            ha="left",
-            va="center_baseline",
-            color=INK,
-            gid="bubble-note",
-        )
-        y_text -= small * 1.7
-    if title:
-        fig.text(
-            MARGIN / width_pt,
-            1.0 - (MARGIN + font_size * 0.9) / height_pt,
-            title,
-            fontsize=font_size + 1.5,
-            fontweight="bold",
-            ha="left",
-            va="center",
-        )
+    y_text = draw_notes(fig, notes, left, y_text, points, small, "bubble-note")
+    draw_title(fig, title, width_pt, height_pt, font_size)
     band = f" with its {level_text}% confidence band" if line is not None else ""
     set_description(
         fig,

@@ -26,7 +26,9 @@ from analysis.plots._style import (
     BASE_SIZE,
     GREY,
     INK,
+    MARGIN,
     SMALL_SIZE,
+    draw_title,
     figure_size,
     format_ci,
     format_interval,
@@ -41,7 +43,6 @@ from analysis.plots.rob import RobLegend, normalise_judgement
 
 # Geometry, in points.
 ROW = 1.6  # row height as a multiple of the font size
-MARGIN = 8.0
 GAP = 12.0
 INDENT = 10.0
 ROB_CIRCLE = 10.5
@@ -614,16 +615,7 @@ def _forest(
     )
     if legend:
         legend.draw(fig, points, MARGIN, bottom - below - 4.0, avail)
-    if title:
-        fig.text(
-            MARGIN / width,
-            1.0 - (MARGIN + font_size * 0.9) / height,
-            title,
-            fontsize=font_size + 1.5,
-            fontweight="bold",
-            ha="left",
-            va="center",
-        )
+    draw_title(fig, title, width, height, font_size)
 
     n = len(study_items)
     overall = next((it.pooled for it in items if it.kind == "pooled" and it.overall), None)

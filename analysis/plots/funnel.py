@@ -26,7 +26,10 @@ from analysis.plots._style import (
     GREY,
     INK,
     LIGHT,
+    MARGIN,
     SMALL_SIZE,
+    draw_notes,
+    draw_title,
     figure_size,
     format_ci,
     format_number,
@@ -38,7 +41,6 @@ from analysis.plots._style import (
     wrap_text,
 )
 
-MARGIN = 8.0
 MARKER = 5.5  # points (diameter)
 
 
@@ -252,29 +254,8 @@ def _funnel(
         )
     if entries:
         y -= legend_rows * small * 1.7 + 6.0
-    for line in note_lines:
-        fig.text(
-            left,
-            y,
-            line,
-            transform=points,
-            fontsize=small,
-            ha="left",
-            va="center_baseline",
-            color=INK,
-            gid="funnel-note",
-        )
-        y -= small * 1.7
-    if title:
-        fig.text(
-            MARGIN / width_pt,
-            1.0 - (MARGIN + font_size * 0.9) / height_pt,
-            title,
-            fontsize=font_size + 1.5,
-            fontweight="bold",
-            ha="left",
-            va="center",
-        )
+    y = draw_notes(fig, note_lines, left, y, points, small, "funnel-note")
+    draw_title(fig, title, width_pt, height_pt, font_size)
     desc = (
         f"Funnel plot of {yi.size} studies around the estimate "
         f"{format_number(scale.show(estimate), 2)}"
