@@ -112,8 +112,9 @@ def _outcome_export(outcome: Outcome, used: set[str]) -> OutcomeExport:
     )
 
 
-def build_zip(review) -> bytes:
-    """The export of `review` (every outcome with its saved analysis settings)."""
+def build_zip(review, *, with_prisma: bool = True) -> bytes:
+    """The export of `review` (every outcome with its saved analysis settings). Without
+    `with_prisma` (a reviewer while screening is blind for them) the PRISMA part is a note."""
     members: dict[str, bytes] = {}
     used: set[str] = set()
     exports = [
@@ -147,7 +148,13 @@ def build_zip(review) -> bytes:
                 )
     members["results/results.csv"] = _csv(reports.RESULT_COLUMNS, results)
     members["extraction.csv"] = extraction.sheet_csv(review).encode("utf-8")
-    members.update(_prisma_members(review))
+    if with_prisma:
+        members.update(_prisma_members(review))
+    else:
+        members["prisma/NOT-INCLUDED.txt"] = (
+            b"The PRISMA 2020 diagram and counts are left out: screening is blind for you until "
+            b"a lead lifts its blinding (leads and resolvers get them).\n"
+        )
     manifest = {"review": review.title, "outcomes": [e.manifest for e in exports]}
     members["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True).encode()
     members["analysis.R"] = r_script(exports).encode()

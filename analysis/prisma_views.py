@@ -4,19 +4,37 @@ Any member may view and download; others get a 404 (`review_for_user`). Download
 that break a hard rule answer 409 with the rule and its equation, never a wrong diagram.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 
 from analysis import prisma_diagram
 from review.access import abilities, review_for_user
 
+BLIND = (
+    "The PRISMA 2020 flow diagram is shown to the leads and the reviewers chosen to resolve "
+    "conflicts while screening is blind; it appears for everyone once a lead lifts the blinding."
+)
+
+
+def _review_seeing_results(request, slug):
+    """The review, for a member who may see every stage's results (blind screening)."""
+    review = review_for_user(request.user, slug)
+    if not abilities(request.user, review).results.everything:
+        raise PermissionDenied(BLIND)
+    return review
+
 
 def page(request, slug):
     review = review_for_user(request.user, slug)
+    can = abilities(request.user, review)
+    if not can.results.everything:
+        context = {"review": review, "can": can, "tab": "prisma", "blind": BLIND}
+        return render(request, "analysis/prisma.html", context)
     diagram = prisma_diagram.diagram_page(review, link=prisma_diagram.records_link(review))
     context = {
         "review": review,
-        "can": abilities(request.user, review),
+        "can": can,
         "tab": "prisma",
         "diagram": diagram,
         "formats": prisma_diagram.FORMATS,
@@ -36,7 +54,7 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 
 def diagram_download(request, slug, fmt):
-    review = review_for_user(request.user, slug)
+    review = _review_seeing_results(request, slug)
     dpi = request.GET.get("dpi", "")
     dpi = int(dpi) if dpi.isdigit() and int(dpi) in prisma_diagram.DPIS else 300
     try:
@@ -47,7 +65,7 @@ def diagram_download(request, slug, fmt):
 
 
 def counts_csv(request, slug):
-    review = review_for_user(request.user, slug)
+    review = _review_seeing_results(request, slug)
     try:
         content, filename = prisma_diagram.template_csv(review)
     except prisma_diagram.PrismaRuleError as error:

@@ -425,6 +425,8 @@ def export_zip(request, slug):
     from analysis.exports import build_zip
 
     review = review_for_user(request.user, slug)
-    response = HttpResponse(build_zip(review), content_type="application/zip")
+    with_prisma = abilities(request.user, review).results.everything
+    content = build_zip(review, with_prisma=with_prisma)
+    response = HttpResponse(content, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{review.slug}-meta-analysis.zip"'
     return response

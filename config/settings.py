@@ -13,6 +13,8 @@ Environment variables (all optional unless DEBUG is off):
     IMPORT_MAX_UPLOAD_MB  the largest search export a user may upload, in MB (default 200).
     IMPORT_BACKGROUND_MB  exports larger than this are imported by the worker (default 2).
     EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
+    SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
+                          they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
     DATA_UPLOAD_MAX_MEMORY_SIZE, FILE_UPLOAD_MAX_MEMORY_SIZE  Django's own request limits, in bytes.
     SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER_HTTPS  HTTPS hardening
@@ -147,6 +149,10 @@ TASKS = {
 
 # Excel exports of reviews with more records than this are built by the background worker.
 EXPORT_INLINE_MAX_RECORDS = env.int("EXPORT_INLINE_MAX_RECORDS", default=20_000)
+
+# A record served on a reviewer's screening card is reserved for them (one of its two places in
+# dual mode, its one place in single mode) until they vote or skip, or for this long idle.
+SCREENING_LEASE_MINUTES = env.float("SCREENING_LEASE_MINUTES", default=10.0)
 
 # Upload limits. Search exports can be large; ordinary form posts stay small.
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)

@@ -62,16 +62,27 @@ def review_create(
     return review
 
 
+BLIND_FLAGS = {"title_abstract_blind": "title_abstract", "full_text_blind": "full_text"}
+
+
 @transaction.atomic
 def review_update(
-    *, review: Review, exclusion_reasons: list[str] | None = None, **fields
+    *, review: Review, exclusion_reasons: list[str] | None = None, user=None, **fields
 ) -> Review:
+    """Change a review's settings; a change of a stage's blinding is logged with `user`."""
+    from screening.services import stage_blinding_logged
+
+    before = {flag: getattr(review, flag) for flag in BLIND_FLAGS}
     for name, value in fields.items():
         setattr(review, name, value)
     review.full_clean()
     review.save(update_fields=list(fields))
     if exclusion_reasons is not None:
         exclusion_reasons_set(review=review, labels=exclusion_reasons)
+    for flag, stage in BLIND_FLAGS.items():
+        if getattr(review, flag) != before[flag]:
+            stage_blinding_logged(review=review, stage=stage, blind=getattr(review, flag),
+                                  user=user)  # fmt: skip
     return review
 
 

@@ -33,16 +33,22 @@ def review_create(request):
 
 def review_dashboard(request, slug):
     review = review_for_user(request.user, slug)
+    can = abilities(request.user, review)
     counts = prisma_counts(review)
-    agreement = [(Stage(stage).label, agreement_by_pair(review, stage)) for stage in Stage.values]
+    # Agreement of a stage that is blind for this member would reveal the others' votes.
+    agreement = [
+        (Stage(stage).label, agreement_by_pair(review, stage))
+        for stage in Stage.values
+        if can.results.whole_stage(stage)
+    ]
     context = {
         "review": review,
-        "can": abilities(request.user, review),
+        "can": can,
         "counts": counts,
-        "boxes": prisma_boxes(counts),
-        "rules": counts.rules(),
-        "failing": counts.check(),
-        "pending": pending_lines(counts),
+        "boxes": prisma_boxes(counts, can.results),
+        "rules": counts.rules() if can.results.everything else [],
+        "failing": counts.check() if can.results.everything else [],
+        "pending": pending_lines(counts, can.results),
         "sources": selectors.source_counts(review),
         "agreement": agreement,
         "has_agreement": any(pairs for _label, pairs in agreement),
@@ -58,7 +64,7 @@ def review_settings(request, slug):
     # page header must keep showing the saved review when the form has errors.
     form = ReviewForm(request.POST or None, instance=copy.copy(review))
     if request.method == "POST" and form.is_valid():
-        services.review_update(review=review, **form.cleaned_data)
+        services.review_update(review=review, user=request.user, **form.cleaned_data)
         messages.success(request, "Settings saved.")
         return redirect("review:dashboard", slug=review.slug)
     context = {"form": form, "review": review, "can": abilities(request.user, review)}

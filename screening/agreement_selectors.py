@@ -147,18 +147,19 @@ def _number_cell(value: float | None) -> str:
     return "0.0000" if text == "-0.0000" else text
 
 
-def agreement_csv(review: Review, binary: bool = True) -> str:
+def agreement_csv(review: Review, binary: bool = True, stages=None) -> str:
     """One CSV row per stage and pair of reviewers, with a header row (`CSV_HEADER`).
 
     `percent_agreement` is a proportion (0.9000 = 90%); numbers have 4 decimals; an undefined
-    kappa leaves kappa and its interval empty. Text cells (stage, usernames) that start with
-    = + - @ or a tab/CR get a leading apostrophe; the numbers written here are plain decimals
-    (a negative kappa stays a number). Lines end with CRLF (RFC 4180).
+    kappa leaves kappa and its interval empty. `stages` limits the rows to those stages (a
+    reviewer gets none of a stage that is blind for them). Text cells (stage, usernames) that
+    start with = + - @ or a tab/CR get a leading apostrophe; the numbers written here are plain
+    decimals (a negative kappa stays a number). Lines end with CRLF (RFC 4180).
     """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    for stage in Stage.values:
+    for stage in Stage.values if stages is None else stages:
         for pair in agreement_by_pair(review, stage, binary=binary):
             s = pair.stats
             writer.writerow(

@@ -10,9 +10,11 @@ Two layouts, both built by `records_table` as a header plus a lazy stream of row
   record's settled result at that stage.
 
 Blind screening: votes come from `services.visible_decisions` only, so in blind dual mode the
-requester sees nobody else's vote on a record that is not settled yet (a user who can manage
-the review also sees the two votes of a conflict, as on the conflicts page). A reviewer whose
-votes are all hidden gets no columns either. Settled results are always shown.
+requester sees nobody else's vote (a lead also sees the votes of settled records and the two
+votes of a conflict, as on the conflicts page). A reviewer whose votes are all hidden gets no
+columns either. Results follow `review.access.results_visibility`: a stage blind for the
+requester leaves its result columns empty, and so are the retrieval, full-text and study cells
+of a database record while its title/abstract stage is blind for them.
 
 Formula injection (OWASP "CSV injection"): every text cell that starts with = + - @, a tab or a
 carriage return gets a leading apostrophe, in CSV and in Excel; numbers stay numbers. Excel
@@ -38,7 +40,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from review.models import Record, Review
+from review.access import results_visibility
+from review.models import DATABASES_AND_REGISTERS, Record, Review
 from screening.models import ExportStatus, Stage, StageResult
 from screening.services import visible_decisions
 
@@ -142,15 +145,23 @@ def _chunks(review: Review) -> Iterator[list[Record]]:
         last = chunk[-1].pk
 
 
+def _downstream_ok(record: Record, visibility) -> bool:
+    return visibility.title_abstract or record.batch.source.arm not in DATABASES_AND_REGISTERS
+
+
 def _facts(review, viewer, resolver, chunk):
-    """The chunk's current results {(record, stage): result} and visible votes
-    {(record, stage): [votes in order]}."""
+    """The chunk's current results {(record, stage): result} the viewer may see and visible
+    votes {(record, stage): [votes in order]}."""
     ids = [record.pk for record in chunk]
+    visibility = results_visibility(viewer, review)
+    by_id = {record.pk: record for record in chunk}
     results = {
         (r.record_id, r.stage): r
         for r in StageResult.objects.filter(
             review=review, record_id__in=ids, superseded_at__isnull=True
         ).select_related("reason", "decided_by")
+        if visibility.stage(r.stage)
+        and (r.stage == Stage.TITLE_ABSTRACT or _downstream_ok(by_id[r.record_id], visibility))
     }
     votes: dict[tuple[int, str], list] = {}
     for stage in Stage.values:
@@ -206,9 +217,11 @@ def _retrieval_cells(record: Record) -> list:
 
 
 def _wide_rows(review, viewer, resolver, reviewers) -> Iterator[list]:
+    visibility = results_visibility(viewer, review)
     for chunk in _chunks(review):
         results, votes = _facts(review, viewer, resolver, chunk)
         for record in chunk:
+            downstream = _downstream_ok(record, visibility)
             row = _record_cells(record)
             for stage in Stage.values:
                 row += _result_cells(results.get((record.pk, stage)))
@@ -221,9 +234,12 @@ def _wide_rows(review, viewer, resolver, reviewers) -> Iterator[list]:
                         if vote else [None] * len(VOTE_FIELDS)
                     )  # fmt: skip
                 if stage == Stage.TITLE_ABSTRACT:
-                    row += _retrieval_cells(record)
+                    row += (
+                        _retrieval_cells(record) if downstream else [None] * len(RETRIEVAL_COLUMNS)
+                    )
             link = getattr(record, "study_report", None)
-            row.append(link.study.label if link else None)
+            shown = link and downstream and visibility.full_text
+            row.append(link.study.label if shown else None)
             yield row
 
 

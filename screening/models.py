@@ -198,6 +198,9 @@ class ScreeningAction(models.TextChoices):
     UNDO = "undo", "Undid a decision"
     SETTLE = "settle", "Settled by the reviewers' votes"
     RESOLVE = "resolve", "Resolved a conflict"
+    REOPEN = "reopen", "Re-opened as a conflict"
+    WITHDRAW = "withdraw", "Withdrawn when an earlier stage was re-opened"
+    UNLINK = "unlink", "Unlinked from its study when its stage was re-opened"
     RETRIEVE = "retrieve", "Recorded the full-text retrieval"
     INCLUDE = "include", "Linked an included report to its study"
     STOP = "stop", "Excluded by automation (stopping rule)"
@@ -423,3 +426,144 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} of review {self.review_id} ({self.status})"
+
+
+class ScreeningLease(models.Model):
+    """A record served to a reviewer at a stage: the queue's work allocation.
+
+    While a lease is active (`expires_at` in the future, not skipped) the record counts the
+    reviewer as one of the places it has: two in dual mode, one in single mode, so no more
+    reviewers are served it than can vote on it. A reviewer holds at most one active lease per
+    stage (their card); a lease ends when they vote, skip (the row stays, `skipped`, so the
+    record is not served to them again before it expires) or leave it idle until it expires
+    (`SCREENING_LEASE_MINUTES`). Leases are work allocation only: what the reviewers did is in
+    `ScreeningDecision` and `ScreeningEvent`.
+    """
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey("review.Record", on_delete=models.CASCADE, related_name="leases")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="screening_leases"
+    )
+    served_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    skipped = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["record", "stage", "expires_at"], name="lease_record_stage"),
+            models.Index(fields=["review", "stage", "reviewer"], name="lease_review_stage_user"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"], name="lease_one_per_reviewer_record"
+            ),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="lease_stage_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} served to {self.reviewer_id} at {self.stage}"
+
+
+class Reopening(models.Model):
+    """A lead re-opened a settled record at a stage as a conflict (a reviewer asked to change a
+    vote after the record had moved on, or the lead changes their mind): the stage result is
+    superseded, later stages are withdrawn (`cascade`), and the record waits on the conflicts
+    page until a lead or resolver settles it again, which closes the reopening."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="reopenings"
+    )
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    cascade = models.JSONField(default=dict, blank=True, help_text="What later stages lost.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage"],
+                condition=Q(closed_at__isnull=True),
+                name="reopening_one_open_per_stage",
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=Stage.values), name="reopening_stage_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} re-opened at {self.stage}"
+
+
+class StageAction(models.TextChoices):
+    LIFT_BLINDING = "lift_blinding", "Lifted the blinding"
+    RESTORE_BLINDING = "restore_blinding", "Turned blinding back on"
+
+
+class StageEvent(models.Model):
+    """The log of what happened to a stage as a whole (blinding lifted or turned back on), with
+    who and when, for the methods section."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    action = models.CharField(max_length=20, choices=StageAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.stage} of review {self.review_id}"
+
+
+class ReviewerRanking(models.Model):
+    """One reviewer's own ranking of the title/abstract queue, used while the stage is blind
+    (dual mode): trained on the labels that reviewer may see (their own votes, plus settled
+    results for a lead or resolver), never on another reviewer's open vote. Its order is stored
+    as `ReviewerRank` rows (the first `PERSONAL_RANKS` places); the queue walks them first."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    decisions_at_training = models.PositiveIntegerField(default=0)
+    labels_at_training = models.PositiveIntegerField(default=0)
+    trained = models.BooleanField(default=False)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+    training_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "reviewer"], name="ranking_one_per_reviewer")
+        ]
+
+    def __str__(self) -> str:
+        return f"ranking of review {self.review_id} for {self.reviewer_id}"
+
+
+class ReviewerRank(models.Model):
+    """A record's place in one reviewer's own queue (0 = first)."""
+
+    ranking = models.ForeignKey(ReviewerRanking, on_delete=models.CASCADE, related_name="ranks")
+    record = models.ForeignKey(
+        "review.Record", on_delete=models.CASCADE, related_name="personal_ranks"
+    )
+    position = models.PositiveIntegerField()
+    score = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ranking", "position"], name="personal_rank_position")]
+
+    def __str__(self) -> str:
+        return f"record {self.record_id} at {self.position} for ranking {self.ranking_id}"

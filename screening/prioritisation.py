@@ -13,6 +13,14 @@ store the order the queue walks, and the stopping rule (docs/ranking.md).
   (`screening.ranking.retrain_lag`: every decision at first, then one more decision per 15
   labelled records) capped at `MAX_LAG` = 10 decisions, so the order never lags more than a few
   decisions. A retrain that is already queued is not queued twice.
+- Blind screening (dual mode, blind on, `review.access.stage_is_blind`): no reviewer's order
+  may depend on another reviewer's open vote, so the shared model is trained on nothing a
+  blind reviewer could not see (no labels: the seeded random or keyword order), and each
+  screener gets their own ranking (`ReviewerRanking`), trained on the labels they may see: their
+  own current votes, plus the settled results for a lead or a resolver (who see them anyway).
+  `personal_ranking_train` stores its first `PERSONAL_RANKS` places; the queue walks them
+  first, then the shared order. Each reviewer's decisions queue their own retrain on the same
+  schedule as the shared model's. When the lead lifts the blinding the shared model takes over.
 - The stopping rule of Callaghan & Müller-Hansen (2020): `sampling_start` switches the queue to
   a seeded random order of the records left (no more retraining); `stopping_status` applies the
   hypergeometric test to what has been screened since; `stopping_apply` (when the test passes)
@@ -32,10 +40,13 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from review.access import results_visibility, stage_is_blind
 from review.models import Record, Removal, Review
 from screening.models import (
     Prioritisation,
     RecordRank,
+    ReviewerRank,
+    ReviewerRanking,
     ScreeningAction,
     ScreeningDecision,
     ScreeningEvent,
@@ -59,6 +70,9 @@ TA = Stage.TITLE_ABSTRACT
 MAX_LAG = 10
 #: a queued retrain not run after this long (a worker that died) may be queued again
 STALE_REQUEST = timedelta(minutes=10)
+#: places of a reviewer's own ranking that are stored (it is retrained every few of their
+#: decisions; past these the queue follows the shared order)
+PERSONAL_RANKS = 1000
 
 
 def prioritisation_for(review: Review) -> Prioritisation:
@@ -76,8 +90,16 @@ def _current_results(review: Review):
     return StageResult.objects.filter(review=review, stage=TA, superseded_at__isnull=True)
 
 
+def personal_mode(review: Review) -> bool:
+    """Is the title/abstract stage blind, so that each reviewer's queue has its own ranking?"""
+    return stage_is_blind(review, TA)
+
+
 def training_labels(review: Review) -> dict[int, int]:
-    """record id → 1 (include) or 0 (exclude): settled results, then agreeing open votes."""
+    """record id → 1 (include) or 0 (exclude): settled results, then agreeing open votes; none
+    while the stage is blind (what every reviewer may see of the others' votes there)."""
+    if personal_mode(review):
+        return {}
     labels = {
         record: int(verdict == Verdict.INCLUDE)
         for record, verdict in _current_results(review).values_list("record", "verdict")
@@ -119,6 +141,14 @@ def _ranker(review: Review, config: RankerConfig, pks: list[int], texts: list[st
     return cached
 
 
+def _config(review: Review, settings: Prioritisation) -> RankerConfig:
+    return RankerConfig(
+        seed=settings.seed,
+        include_words=tuple(review.highlight_include or ()),
+        exclude_words=tuple(review.highlight_exclude or ()),
+    )
+
+
 def _decision_count(review: Review) -> int:
     return ScreeningDecision.objects.filter(review=review, stage=TA).count()
 
@@ -143,11 +173,7 @@ def ranking_train(review: Review) -> Prioritisation:
         for _pk, title, abstract, keywords in rows
     ]
     known = [labels.get(pk) for pk, *_ in rows]
-    config = RankerConfig(
-        seed=settings.seed,
-        include_words=tuple(review.highlight_include or ()),
-        exclude_words=tuple(review.highlight_exclude or ()),
-    )
+    config = _config(review, settings)
     ranks = []
     if rows:
         ranker = _ranker(review, config, [pk for pk, *_ in rows], texts).fit_labels(known)
@@ -198,9 +224,14 @@ def ranking_after_import(review: Review) -> bool:
     return _queue_retrain(review, settings)
 
 
-def ranking_after_decision(review: Review) -> bool:
-    """Queue a background retrain when one is due and none is queued; True if queued."""
+def ranking_after_decision(review: Review, reviewer=None) -> bool:
+    """Queue a background retrain when one is due and none is queued; True if queued. At a
+    blind stage it is the deciding reviewer's own ranking (the shared one has no labels)."""
     settings = prioritisation_for(review)
+    if personal_mode(review):
+        if reviewer is None or not _queue_follows_ranking(settings):
+            return False
+        return _queue_personal_retrain(review, reviewer)
     if not ranking_due(review, settings):
         return False
     return _queue_retrain(review, settings)
@@ -233,6 +264,158 @@ def prioritisation_update(
     settings.recall_target, settings.confidence = recall_target, confidence
     settings.save()
     return settings
+
+
+# Each reviewer's own ranking (blind stages) ---------------------------------------------------
+
+
+def personal_labels(review: Review, reviewer) -> dict[int, int]:
+    """The labels `reviewer` may see: the settled results when they may see them (a lead or a
+    resolver, or once the blinding is lifted), then their own current votes."""
+    labels: dict[int, int] = {}
+    if results_visibility(reviewer, review).title_abstract:
+        labels = {
+            record: int(verdict == Verdict.INCLUDE)
+            for record, verdict in _current_results(review).values_list("record", "verdict")
+        }
+    for record, verdict in ScreeningDecision.objects.filter(
+        review=review, stage=TA, reviewer=reviewer, superseded_at__isnull=True
+    ).values_list("record", "verdict"):
+        labels.setdefault(record, int(verdict != Verdict.EXCLUDE))
+    return labels
+
+
+def _own_decisions(review: Review, reviewer) -> int:
+    return ScreeningDecision.objects.filter(review=review, stage=TA, reviewer=reviewer).count()
+
+
+def _queue_follows_ranking(settings: Prioritisation | None) -> bool:
+    return settings is not None and settings.enabled and not (
+        settings.sampling_started_at or settings.stopped_at
+    )
+
+
+def personal_ranking_for_queue(review: Review, reviewer) -> ReviewerRanking | None:
+    """The reviewer's own ranking when their title/abstract queue follows it: the stage is
+    blind, the queue is ranked (not the stopping sample) and it has been trained once."""
+    if not personal_mode(review):
+        return None
+    settings = Prioritisation.objects.filter(review=review).first()
+    if not _queue_follows_ranking(settings):
+        return None
+    return ReviewerRanking.objects.filter(
+        review=review, reviewer=reviewer, trained_at__isnull=False
+    ).first()
+
+
+@transaction.atomic
+def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
+    """Retrain `reviewer`'s own ranking on the labels they may see and store its first
+    `PERSONAL_RANKS` places among the records they have not labelled that still have a place
+    for them (fewer than two current votes: whether others voted, never what)."""
+    ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
+    ranking = ReviewerRanking.objects.select_for_update().get(pk=ranking.pk)
+    settings = prioritisation_for(review)
+    if not personal_mode(review) or not _queue_follows_ranking(settings):
+        ranking.training_requested_at = None
+        ranking.save(update_fields=["training_requested_at"])
+        return ranking
+    started = time.perf_counter()
+    decisions = _own_decisions(review, reviewer)
+    rows = list(
+        _open_records(review).order_by("pk").values_list("pk", "title", "abstract", "keywords")
+    )
+    labels = personal_labels(review, reviewer)
+    texts = [
+        record_text(title, abstract, " ".join(keywords) if isinstance(keywords, list) else "")
+        for _pk, title, abstract, keywords in rows
+    ]
+    known = [labels.get(pk) for pk, *_ in rows]
+    full = set(
+        ScreeningDecision.objects.filter(review=review, stage=TA, superseded_at__isnull=True)
+        .order_by()
+        .values("record")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2)
+        .values_list("record", flat=True)
+    )
+    ranks = []
+    trained = False
+    if rows:
+        config = _config(review, settings)
+        ranker = _ranker(review, config, [pk for pk, *_ in rows], texts).fit_labels(known)
+        trained = ranker.trained
+        scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
+        open_ = np.array(
+            [label is None and pk not in full for (pk, *_), label in zip(rows, known, strict=True)],
+            dtype=bool,
+        )
+        candidates = np.nonzero(open_)[0]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")][:PERSONAL_RANKS]
+        ranks = [
+            ReviewerRank(
+                ranking=ranking,
+                record_id=rows[index][0],
+                position=position,
+                score=float(scores[index]) if trained else None,
+            )
+            for position, index in enumerate(order)
+        ]
+    ReviewerRank.objects.filter(ranking=ranking).delete()
+    ReviewerRank.objects.bulk_create(ranks, batch_size=5000)
+    ranking.trained = trained
+    ranking.decisions_at_training = decisions
+    ranking.labels_at_training = sum(label is not None for label in known)
+    ranking.trained_at = timezone.now()
+    ranking.train_seconds = time.perf_counter() - started
+    ranking.training_requested_at = None
+    ranking.save()
+    return ranking
+
+
+def _personal_due(review: Review, ranking: ReviewerRanking) -> bool:
+    new = _own_decisions(review, ranking.reviewer) - ranking.decisions_at_training
+    lag = min(MAX_LAG, retrain_lag(ranking.labels_at_training))
+    return ranking.trained_at is None or new >= lag
+
+
+def _queue_personal_retrain(review: Review, reviewer) -> bool:
+    ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
+    if not _personal_due(review, ranking):
+        return False
+    now = timezone.now()
+    claimed = (
+        ReviewerRanking.objects.filter(pk=ranking.pk)
+        .filter(
+            Q(training_requested_at__isnull=True) | Q(training_requested_at__lt=now - STALE_REQUEST)
+        )
+        .update(training_requested_at=now)
+    )
+    if not claimed:
+        return False
+    from screening.tasks import retrain_personal_ranking
+
+    review_id, reviewer_id = review.pk, reviewer.pk
+    transaction.on_commit(lambda: retrain_personal_ranking.enqueue(review_id, reviewer_id))
+    return True
+
+
+def personal_ranking_status(review: Review, reviewer) -> ReviewerRanking | None:
+    """The reviewer's own ranking (for the prioritisation page), if it was trained once."""
+    return ReviewerRanking.objects.filter(
+        review=review, reviewer=reviewer, trained_at__isnull=False
+    ).first()
+
+
+def personal_score(review: Review, reviewer, record) -> float | None:
+    """The reviewer's own model's score of a record (for the screening card)."""
+    return (
+        ReviewerRank.objects.filter(
+            ranking__review=review, ranking__reviewer=reviewer, record=record
+        )
+        .values_list("score", flat=True)
+        .first()
+    )
 
 
 # The stopping rule ------------------------------------------------------------------------------
@@ -319,14 +502,17 @@ def sampling_start(*, review: Review, user) -> int:
     settings = Prioritisation.objects.select_for_update().get(pk=prioritisation_for(review).pk)
     if settings.sampling_started_at or settings.stopped_at:
         raise ValidationError("The random sample has already started.")
-    settled = _current_results(review).filter(record=OuterRef("pk"))
-    left = list(_open_records(review).exclude(Exists(settled)).order_by("pk").values_list("pk"))
-    order = np.random.default_rng(settings.seed).permutation(len(left))
-    RecordRank.objects.filter(review=review, record__in=[pk for (pk,) in left]).delete()
+    # A seeded order of every open record, then those settled dropped: the order of the records
+    # left does not depend on which were settled (nor, at a blind stage, on anyone's votes).
+    every = list(_open_records(review).order_by("pk").values_list("pk", flat=True))
+    settled = set(_current_results(review).values_list("record", flat=True))
+    shuffled = [every[i] for i in np.random.default_rng(settings.seed).permutation(len(every))]
+    left = [pk for pk in shuffled if pk not in settled]
+    RecordRank.objects.filter(review=review, record__in=left).delete()
     RecordRank.objects.bulk_create(
         [
-            RecordRank(record_id=left[i][0], review=review, position=position, sampled=True)
-            for position, i in enumerate(order)
+            RecordRank(record_id=pk, review=review, position=position, sampled=True)
+            for position, pk in enumerate(left)
         ],
         batch_size=5000,
     )

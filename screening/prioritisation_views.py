@@ -25,16 +25,24 @@ def _plot(status) -> dict:
 
 def page(request, slug):
     review = review_for_user(request.user, slug)
-    status = prioritisation.stopping_status(review)
+    can = abilities(request.user, review)
+    settings = prioritisation.prioritisation_for(review)
+    personal = None
+    if prioritisation.personal_mode(review):
+        personal = prioritisation.personal_ranking_status(review, request.user)
     context = {
         "review": review,
-        "can": abilities(request.user, review),
-        "status": status,
-        "settings": status.settings,
-        "plot": _plot(status),
-        "recall_percent": round(status.settings.recall_target * 100, 1),
-        "confidence_percent": round(status.settings.confidence * 100, 1),
+        "can": can,
+        "settings": settings,
+        "personal": personal,
+        "personal_mode": prioritisation.personal_mode(review),
+        "recall_percent": round(settings.recall_target * 100, 1),
+        "confidence_percent": round(settings.confidence * 100, 1),
     }
+    if can.results.title_abstract:
+        # The stopping panel counts settled results: blind reviewers do not see it.
+        status = prioritisation.stopping_status(review)
+        context.update(status=status, plot=_plot(status))
     return render(request, "screening/prioritisation.html", context)
 
 

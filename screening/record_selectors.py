@@ -1,10 +1,12 @@
 """Reads behind the record pages: a record with its stages and audit trail, the records behind a
 PRISMA count, and the dashboard's PRISMA boxes.
 
-Blind rule (dual mode with blind on): while a record is not settled at a stage, a member sees
-only their own vote there, and only their own vote events in the audit trail. A member who can
-resolve conflicts also sees both votes of a record in conflict at that stage (the conflicts page
-shows them anyway). Settled records show everything.
+Blind rule (`review.access.results_visibility`): at a blind stage a reviewer sees their own
+votes and vote events and, of the others, only whether a record has its two votes ("waiting for
+the other reviewer", "done"), never a result, a conflict, an agreement or anything that follows
+from them (retrieval, full text, study link of a database record; the PRISMA counts past
+identification), until a lead lifts the blinding. Leads and chosen resolvers see the results,
+and the votes of settled records and of conflicts they may resolve.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from review.models import DedupEvent, Record, Review, ScreeningMode
+from review.access import ResultsVisibility, results_visibility
+from review.models import DATABASES_AND_REGISTERS, DedupEvent, Record, Review
 from screening.models import (
+    Reopening,
     Retrieval,
     ScreeningAction,
     ScreeningDecision,
@@ -24,9 +29,28 @@ from screening.models import (
     StageResult,
 )
 from screening.prisma import VARIABLES, PrismaCounts, records_behind
-from screening.services import stage_mode, visible_decisions
+from screening.services import visible_decisions
 
 VOTE_ACTIONS = (ScreeningAction.DECIDE, ScreeningAction.CHANGE, ScreeningAction.UNDO)
+
+#: counts that rest on title/abstract results, and on full-text results (hidden from a reviewer
+#: while that stage is blind for them); every other count is identification
+NEEDS_TITLE_ABSTRACT = frozenset({
+    "records_excluded", "records_excluded_human", "records_excluded_automation",
+    "dbr_sought_reports", "dbr_notretrieved_reports", "dbr_assessed", "dbr_excluded",
+    "new_reports", "new_studies", "pending_records", "pending_dbr_reports", "pending_study_links",
+})  # fmt: skip
+NEEDS_FULL_TEXT = frozenset({
+    "dbr_assessed", "dbr_excluded", "other_assessed", "other_excluded", "new_reports",
+    "new_studies", "pending_dbr_reports", "pending_other_reports", "pending_study_links",
+})  # fmt: skip
+
+
+def count_visible(variable: str, visibility: ResultsVisibility) -> bool:
+    """May a member with this visibility see the count (and the records behind it)?"""
+    if variable in NEEDS_TITLE_ABSTRACT and not visibility.title_abstract:
+        return False
+    return not (variable in NEEDS_FULL_TEXT and not visibility.full_text)
 
 #: What each count is called on the PRISMA 2020 flow diagram (and in this app).
 LABELS = {
@@ -102,9 +126,34 @@ def _line(variable: str, n, key: str | None = None, level: int = 0, label: str =
     return Line(label or count_label(variable, key), n, count_query(variable, key), level)
 
 
-def prisma_boxes(counts: PrismaCounts) -> list[tuple[str, list[Box]]]:
+def prisma_boxes(
+    counts: PrismaCounts, visibility: ResultsVisibility | None = None
+) -> list[tuple[str, list[Box]]]:
     """The PRISMA 2020 flow diagram as rows of boxes (identification, screening, included), each
-    count with the query string of the records behind it."""
+    count with the query string of the records behind it; with `visibility`, only the counts it
+    allows (a box left empty, and a band left without boxes, are dropped)."""
+    rows = _prisma_boxes(counts)
+    if visibility is None or visibility.everything:
+        return rows
+    shown = []
+    for band, boxes in rows:
+        kept = []
+        for box in boxes:
+            lines = [
+                line for line in box.lines if count_visible(_variable(line.query), visibility)
+            ]
+            if lines:
+                kept.append(Box(box.title, lines))
+        if kept:
+            shown.append((band, kept))
+    return shown
+
+
+def _variable(query: str) -> str:
+    return query.split("&", 1)[0].removeprefix("count=")
+
+
+def _prisma_boxes(counts: PrismaCounts) -> list[tuple[str, list[Box]]]:
     c = counts
     identified = Box("Identification: databases and registers")
     identified.lines.append(_line("database_results", c.database_results))
@@ -185,8 +234,9 @@ def prisma_boxes(counts: PrismaCounts) -> list[tuple[str, list[Box]]]:
     return rows
 
 
-def pending_lines(counts: PrismaCounts) -> list[Line]:
-    """The work still to do, each with the records behind it (only the non-zero ones)."""
+def pending_lines(counts: PrismaCounts, visibility: ResultsVisibility | None = None) -> list[Line]:
+    """The work still to do, each with the records behind it (only the non-zero ones that
+    `visibility` allows)."""
     p = counts.pending
     lines = [
         _line("pending_records", p.records),
@@ -194,7 +244,10 @@ def pending_lines(counts: PrismaCounts) -> list[Line]:
         _line("pending_other_reports", p.other_reports),
         _line("pending_study_links", p.study_links),
     ]
-    return [line for line in lines if line.n]
+    visibility = visibility or ResultsVisibility()
+    return [
+        line for line in lines if line.n and count_visible(_variable(line.query), visibility)
+    ]
 
 
 # The records behind a count -------------------------------------------------------------------
@@ -208,14 +261,50 @@ def _current_verdict(stage: str):
     )
 
 
+def _my_vote(stage: str, viewer):
+    return Subquery(
+        ScreeningDecision.objects.filter(
+            record=OuterRef("pk"), stage=stage, reviewer=viewer, superseded_at__isnull=True
+        ).values("verdict")[:1]
+    )
+
+
+def _vote_count(stage: str):
+    counted = (
+        ScreeningDecision.objects.filter(
+            record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
+        )
+        .order_by()
+        .values("record")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def record_list(
-    review: Review, *, count: str | None = None, key: str | None = None, search: str = ""
+    review: Review,
+    *,
+    count: str | None = None,
+    key: str | None = None,
+    search: str = "",
+    viewer=None,
 ) -> QuerySet[Record]:
     """The review's records (or those behind one PRISMA count), with each stage's settled
-    verdict, in import order. Raises ValueError for an unknown count."""
+    verdict (`ta_result`, `ft_result`), in import order. Raises ValueError for an unknown count.
+
+    With `viewer`, a count they may not see raises PermissionError, and a stage whose results
+    are blind for them carries their own vote and the record's number of votes instead
+    (`ta_mine`, `ta_votes`, `ft_mine`, `ft_votes`)."""
+    visibility = results_visibility(viewer, review) if viewer is not None else None
     if count:
         if count not in VARIABLES:
             raise ValueError(f"Unknown count {count!r}.")
+        if visibility is not None and not count_visible(count, visibility):
+            raise PermissionError(
+                "This count is shown to the leads and the reviewers chosen to resolve conflicts "
+                "while screening is blind."
+            )
         records = records_behind(review, count, key or None)
     else:
         records = Record.objects.filter(review=review)
@@ -225,22 +314,18 @@ def record_list(
         if search.isdigit():
             query |= Q(pk=int(search))
         records = records.filter(query)
-    return (
-        records.select_related("batch__source")
-        .annotate(
-            ta_result=_current_verdict(Stage.TITLE_ABSTRACT),
-            ft_result=_current_verdict(Stage.FULL_TEXT),
-        )
-        .order_by("pk")
-    )
+    records = records.select_related("batch__source")
+    for stage, prefix in ((Stage.TITLE_ABSTRACT, "ta"), (Stage.FULL_TEXT, "ft")):
+        if visibility is None or visibility.stage(stage):
+            records = records.annotate(**{f"{prefix}_result": _current_verdict(stage)})
+        else:
+            records = records.annotate(
+                **{f"{prefix}_mine": _my_vote(stage, viewer), f"{prefix}_votes": _vote_count(stage)}
+            )
+    return records.order_by("pk")
 
 
 # One record -----------------------------------------------------------------------------------
-
-
-def _blind(review: Review, stage: str) -> bool:
-    mode, blind = stage_mode(review, stage)
-    return mode == ScreeningMode.DUAL and blind
 
 
 @dataclass
@@ -251,6 +336,12 @@ class StageView:
     votes: list[ScreeningDecision]
     hidden_votes: int  # other reviewers' votes the viewer may not see yet (blind)
     in_conflict: bool
+    #: the stage's results are blind for the viewer: `status` says what they may know instead
+    blind: bool = False
+    #: "not screened", "waiting for a second reviewer", "waiting for the other reviewer",
+    #: "done", or "" when the viewer may not know the record reached the stage at all
+    status: str = ""
+    reopened: bool = False
 
 
 @dataclass
@@ -261,10 +352,40 @@ class RecordView:
     study_label: str | None
     duplicates: list[Record]
     events: list  # ScreeningEvent and DedupEvent, oldest first
+    downstream_hidden: bool = False
+
+
+def _blind_status(votes: int, mine: bool) -> str:
+    if votes >= 2:
+        return "done"
+    if votes == 1:
+        return "waiting for the other reviewer" if mine else "waiting for a second reviewer"
+    return "not screened"
+
+
+def _event_visible(event, viewer, stage_ok: dict[str, bool], downstream_ok: bool) -> bool:
+    """May the viewer see this audit event (blind rule)?"""
+    own_vote = event.action in VOTE_ACTIONS and event.user_id == viewer.pk
+    if event.stage == "":  # retrieval
+        return downstream_ok
+    if event.stage == Stage.FULL_TEXT and not downstream_ok:
+        return own_vote
+    if event.action == ScreeningAction.STOP:
+        return True
+    if not stage_ok.get(event.stage, True):
+        return own_vote
+    return True
 
 
 def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) -> RecordView:
     """Everything the record page shows, with the blind rule applied for `viewer`."""
+    visibility = results_visibility(viewer, review)
+    dbr = record.batch.source.arm in DATABASES_AND_REGISTERS
+    downstream_ok = visibility.title_abstract or not dbr
+    stage_ok = {
+        Stage.TITLE_ABSTRACT: visibility.title_abstract,
+        Stage.FULL_TEXT: visibility.full_text and downstream_ok,
+    }
     results = {
         r.stage: r
         for r in StageResult.objects.filter(
@@ -278,7 +399,12 @@ def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) ->
         .annotate(n=Count("pk"))
         .values_list("stage", "n")
     )
-    stages, open_stages = [], set()
+    reopened = set(
+        Reopening.objects.filter(record=record, closed_at__isnull=True).values_list(
+            "stage", flat=True
+        )
+    )
+    stages = []
     for stage in Stage.values:
         visible = list(
             visible_decisions(
@@ -286,26 +412,27 @@ def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) ->
                 conflicts=can_resolve,
             ).order_by("created_at", "pk")
         )  # fmt: skip
-        total, result = counts.get(stage, 0), results.get(stage)
-        in_conflict = result is None and total == 2
-        hidden = total - len(visible)
-        if result is None and _blind(review, stage) and not (in_conflict and not hidden):
-            open_stages.add(stage)  # other reviewers' vote events stay hidden too
-        stages.append(StageView(stage, Stage(stage).label, result, visible, hidden, in_conflict))
+        total = counts.get(stage, 0)
+        mine = any(v.reviewer_id == viewer.pk for v in visible)
+        if stage_ok[stage]:
+            result = results.get(stage)
+            in_conflict = result is None and (total >= 2 or stage in reopened)
+            view = StageView(stage, Stage(stage).label, result, visible, total - len(visible),
+                             in_conflict, reopened=stage in reopened)  # fmt: skip
+        elif stage == Stage.FULL_TEXT and not downstream_ok:
+            view = StageView(stage, Stage(stage).label, None, visible, 0, False, blind=True)
+        else:
+            view = StageView(stage, Stage(stage).label, None, visible, total - len(visible),
+                             False, blind=True, status=_blind_status(total, mine))  # fmt: skip
+        stages.append(view)
 
-    events = []
-    for event in (
-        ScreeningEvent.objects.filter(review=review, record=record)
+    events = [
+        event
+        for event in ScreeningEvent.objects.filter(review=review, record=record)
         .select_related("user")
         .order_by("created_at", "pk")
-    ):
-        if (
-            event.stage in open_stages
-            and event.action in VOTE_ACTIONS
-            and event.user_id != viewer.pk
-        ):
-            continue  # another reviewer's vote on a record still open in blind mode
-        events.append(event)
+        if _event_visible(event, viewer, stage_ok, downstream_ok)
+    ]
     dedup_events = (
         DedupEvent.objects.filter(review=review)
         .filter(Q(record=record) | Q(pair__record_a=record) | Q(pair__record_b=record))
@@ -314,13 +441,16 @@ def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) ->
     )
     events = sorted([*events, *dedup_events], key=lambda e: (e.created_at, e.pk))
 
-    retrieval = Retrieval.objects.filter(record=record).select_related("updated_by").first()
+    retrieval = None
+    if downstream_ok:
+        retrieval = Retrieval.objects.filter(record=record).select_related("updated_by").first()
     link = getattr(record, "study_report", None)
     return RecordView(
         record=record,
         stages=stages,
         retrieval=retrieval,
-        study_label=link.study.label if link else None,
+        study_label=link.study.label if link and stage_ok[Stage.FULL_TEXT] else None,
         duplicates=list(record.duplicates.select_related("batch__source").order_by("pk")),
         events=events,
+        downstream_hidden=not downstream_ok,
     )

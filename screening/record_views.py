@@ -1,6 +1,7 @@
 """The records pages: the records behind a PRISMA count (or all of them) and one record with
 its stages and audit trail."""
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -17,9 +18,13 @@ def record_list(request, slug):
     key = request.GET.get("key")
     search = request.GET.get("q", "")[:200]
     try:
-        records = record_selectors.record_list(review, count=count, key=key, search=search)
+        records = record_selectors.record_list(
+            review, count=count, key=key, search=search, viewer=request.user
+        )
     except ValueError as error:
         raise Http404(str(error)) from None
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from None
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "review": review,

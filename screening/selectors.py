@@ -3,19 +3,28 @@
 import re
 from dataclasses import dataclass
 
+from django.db.models import Count
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from review.access import results_visibility
 from review.models import Record, Review
-from screening.models import ScreeningDecision, StageResult
-from screening.services import eligible_records, stage_mode
+from screening.models import Reopening, ScreeningDecision, StageResult
+from screening.services import downstream_visible, eligible_records, stage_mode
 
 
 @dataclass(frozen=True)
 class Progress:
     total: int
     mine: int
-    settled: int
+    settled: int = 0
+    #: blind for this reviewer: `done` (records with two votes) instead of `settled`
+    blind: bool = False
+    done: int = 0
+
+    @property
+    def done_percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
 
     @property
     def mine_percent(self) -> int:
@@ -33,11 +42,24 @@ def screening_progress(review: Review, reviewer, stage: str) -> Progress:
     would still count until its votes are undone (the bar shows at most 100%). The PRISMA counts
     (`screening.prisma`) are the exact ones."""
     current = {"review": review, "stage": stage, "superseded_at__isnull": True}
-    total = eligible_records(review, stage).count()
+    total = eligible_records(review, stage, viewer=reviewer).count()
+    mine = min(total, ScreeningDecision.objects.filter(reviewer=reviewer, **current).count())
+    if results_visibility(reviewer, review).stage(stage):
+        settled = StageResult.objects.filter(**current)
+        downstream = downstream_visible(review, reviewer) if stage == "full_text" else None
+        if downstream:
+            settled = settled.filter(record__in=Record.objects.filter(downstream).values("pk"))
+        return Progress(total=total, mine=mine, settled=min(total, settled.count()))
+    # Blind: how far the team is, from whether records have their two votes, never what the
+    # votes are (each record has at most two current votes in dual mode).
+    votes = ScreeningDecision.objects.filter(**current)
+    if stage == "full_text":
+        votes = votes.filter(
+            record__in=Record.objects.filter(downstream_visible(review, reviewer)).values("pk")
+        )
+    counted = votes.aggregate(n=Count("pk"), records=Count("record", distinct=True))
     return Progress(
-        total=total,
-        mine=min(total, ScreeningDecision.objects.filter(reviewer=reviewer, **current).count()),
-        settled=min(total, StageResult.objects.filter(**current).count()),
+        total=total, mine=mine, blind=True, done=min(total, counted["n"] - counted["records"])
     )
 
 
@@ -67,8 +89,9 @@ def highlight(text: str, include: list[str], exclude: list[str]) -> SafeString:
     return mark_safe(html)  # noqa: S308  (one pass over escaped text; only <mark> added)
 
 
-def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, list]]:
-    """Conflicts with both votes: the lead resolving them sees what each reviewer decided."""
+def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, list, object]]:
+    """Conflicts with both votes (the lead resolving them sees what each reviewer decided) and,
+    for a record a lead re-opened, the reopening."""
     records = list(records)
     by_record: dict[int, list] = {}
     votes = ScreeningDecision.objects.filter(
@@ -76,7 +99,13 @@ def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, li
     ).select_related("reviewer", "reason")
     for vote in votes.order_by("created_at"):
         by_record.setdefault(vote.record_id, []).append(vote)
-    return [(r, by_record.get(r.pk, [])) for r in records]
+    reopenings = {
+        r.record_id: r
+        for r in Reopening.objects.filter(
+            stage=stage, closed_at__isnull=True, record__in=records
+        ).select_related("opened_by")
+    }
+    return [(r, by_record.get(r.pk, []), reopenings.get(r.pk)) for r in records]
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,17 @@ def run_export(job_id: int) -> str:
         return "gone" if job is None else job.status  # delivered twice
     export_job_run(job)
     return job.status
+
+
+@task()
+def retrain_personal_ranking(review_id: int, reviewer_id: int) -> int:
+    """Retrain one reviewer's own title/abstract ranking (blind stages); returns its labels."""
+    from django.contrib.auth import get_user_model
+
+    from screening.prioritisation import personal_ranking_train
+
+    review = Review.objects.filter(pk=review_id).first()
+    reviewer = get_user_model().objects.filter(pk=reviewer_id).first()
+    if review is None or reviewer is None:
+        return 0
+    return personal_ranking_train(review, reviewer).labels_at_training

@@ -42,6 +42,16 @@ urlpatterns = [
         record_views.record_detail,
         name="record",
     ),
+    path(
+        "reviews/<slug:slug>/records/<int:record_id>/reopen/<slug:stage>/",
+        views.reopen,
+        name="reopen",
+    ),
+    path(
+        "reviews/<slug:slug>/conflicts/<slug:stage>/blinding/",
+        views.blinding,
+        name="blinding",
+    ),
     path("reviews/<slug:slug>/screen/<slug:stage>/", views.screen, name="screen"),
     path("reviews/<slug:slug>/screen/<slug:stage>/decide/", views.decide, name="decide"),
     path("reviews/<slug:slug>/screen/<slug:stage>/undo/", views.undo, name="undo"),

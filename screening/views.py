@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from review.access import abilities, review_for_user
-from screening import calibration, exports, selectors, services, tasks
+from screening import calibration, exports, prioritisation, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
-from screening.models import ExportJob, ExportStatus, RecordRank, Stage
+from screening.models import ExportJob, ExportStatus, Prioritisation, RecordRank, Stage
 
 
 def _stage(stage: str) -> str:
@@ -26,8 +26,10 @@ def _stage(stage: str) -> str:
     return stage
 
 
-def _card_context(request, review, stage, error=None):
-    record = services.next_record(review=review, reviewer=request.user, stage=stage)
+def _card_context(request, review, stage, error=None, outcome=None):
+    card = services.next_card(review=review, reviewer=request.user, stage=stage)
+    record = card.record if card else None
+    last = selectors.last_decision(review, request.user, stage)
     reasons = list(review.exclusion_reasons.filter(is_active=True)[:9])
     return {
         "review": review,
@@ -35,6 +37,8 @@ def _card_context(request, review, stage, error=None):
         "stage": stage,
         "stage_label": Stage(stage).label,
         "record": record,
+        "lease": card.lease if card else None,
+        "outcome": outcome,
         "title": record
         and selectors.highlight(record.title, review.highlight_include, review.highlight_exclude),
         "abstract": record
@@ -43,21 +47,24 @@ def _card_context(request, review, stage, error=None):
         ),
         "reasons": reasons,
         "progress": selectors.screening_progress(review, request.user, stage),
-        "last": selectors.last_decision(review, request.user, stage),
+        "last": last,
+        "last_refusal": last and services.undo_refusal(review, last),
         "calibration": calibration.round_for_reviewer(review, stage, request.user),
-        "score": _visible_score(review, stage, record),
+        "score": _visible_score(review, stage, record, request.user),
         "error": error,
     }
 
 
-def _visible_score(review, stage, record):
+def _visible_score(review, stage, record, user):
     """The model's score of the record, only when the lead shows scores (hidden by default, so
-    blind reviewers are not nudged)."""
+    blind reviewers are not nudged): the reviewer's own model's at a blind stage."""
     if record is None or stage != Stage.TITLE_ABSTRACT:
         return None
-    shown = RecordRank.objects.filter(
-        record=record, review__prioritisation__show_scores=True, score__isnull=False
-    )
+    if not Prioritisation.objects.filter(review=review, show_scores=True).exists():
+        return None
+    if prioritisation.personal_mode(review):
+        return prioritisation.personal_score(review, user, record)
+    shown = RecordRank.objects.filter(record=record, score__isnull=False)
     return shown.values_list("score", flat=True).first()
 
 
@@ -75,6 +82,9 @@ def decide(request, slug, stage):
     reason = request.POST.get("reason") or None
     error = None
     try:
+        if request.POST.get("verdict") == "skip":
+            services.card_skip(review=review, record=record, reviewer=request.user, stage=stage)
+            return _respond(request, review, stage, None, outcome="skipped")
         services.decision_record(
             review=review,
             record=record,
@@ -86,7 +96,7 @@ def decide(request, slug, stage):
         )
     except ValidationError as e:
         error = " ".join(e.messages)
-    return _respond(request, review, stage, error)
+    return _respond(request, review, stage, error, outcome="refused" if error else "recorded")
 
 
 @require_POST
@@ -107,13 +117,19 @@ def undo(request, slug, stage):
     return _respond(request, review, stage, error)
 
 
-def _respond(request, review, stage, error):
+def _respond(request, review, stage, error, outcome=None):
+    """The next card (htmx) or a redirect to the page; `X-Screening-Outcome` says whether the
+    vote was recorded or refused, for scripts and the load benchmark."""
     if request.htmx:
-        context = _card_context(request, review, stage, error)
-        return render(request, "screening/screen.html#card", context)
-    if error:
-        messages.error(request, error)
-    return redirect("screening:screen", slug=review.slug, stage=stage)
+        context = _card_context(request, review, stage, error, outcome)
+        response = render(request, "screening/screen.html#card", context)
+    else:
+        if error:
+            messages.error(request, error)
+        response = redirect("screening:screen", slug=review.slug, stage=stage)
+    if outcome:
+        response["X-Screening-Outcome"] = outcome
+    return response
 
 
 def conflicts(request, slug, stage):
@@ -161,10 +177,53 @@ def resolve(request, slug, stage, record_id):
     return redirect("screening:conflicts", slug=review.slug, stage=stage)
 
 
+@require_POST
+def blinding(request, slug, stage):
+    """A lead lifts a stage's blinding, or turns it back on."""
+    review = review_for_user(request.user, slug, need="manage")
+    stage = _stage(stage)
+    blind = request.POST.get("blind") == "on"
+    try:
+        changed = services.stage_blinding_set(
+            review=review, stage=stage, blind=blind, user=request.user
+        )
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        if changed:
+            what = "turned back on" if blind else "lifted"
+            messages.success(request, f"Blinding of {Stage(stage).label.lower()} {what}.")
+    return redirect("screening:conflicts", slug=review.slug, stage=stage)
+
+
+@require_POST
+def reopen(request, slug, record_id, stage):
+    """A lead re-opens a settled record at a stage as a conflict (record page)."""
+    review = review_for_user(request.user, slug, need="manage")
+    stage = _stage(stage)
+    record = get_object_or_404(review.records, pk=record_id)
+    try:
+        services.stage_reopen(
+            review=review,
+            record=record,
+            stage=stage,
+            lead=request.user,
+            note=request.POST.get("note", "")[:2000],
+            cascade=request.POST.get("cascade") == "on",
+        )
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+    else:
+        messages.success(
+            request, f"Record {record.pk} re-opened: it waits on the conflicts page."
+        )
+    return redirect("screening:record", slug=review.slug, record_id=record.pk)
+
+
 def retrieval(request, slug):
     review = review_for_user(request.user, slug, need="screen")
     records = (
-        services.sought_records(review)
+        services.sought_records(review, viewer=request.user)
         .select_related("retrieval", "batch__source")
         .order_by("pk")[:200]
     )
@@ -195,7 +254,11 @@ def retrieval_save(request, slug, record_id):
 
 def agreement_export(request, slug):
     review = review_for_user(request.user, slug)
-    response = HttpResponse(agreement_csv(review), content_type="text/csv; charset=utf-8")
+    results = abilities(request.user, review).results
+    stages = [stage for stage in Stage.values if results.whole_stage(stage)]
+    response = HttpResponse(
+        agreement_csv(review, stages=stages), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{review.slug}-agreement.csv"'
     return response
 
@@ -249,16 +312,17 @@ def records_export_xlsx(request, slug):
 
 def inclusion(request, slug):
     review = review_for_user(request.user, slug)
+    can = abilities(request.user, review)
     reports = (
-        services.included_reports(review)
+        services.included_reports(review, viewer=request.user)
         .select_related("study_report__study", "batch__source")
         .order_by("pk")[:500]
     )
     context = {
         "review": review,
-        "can": abilities(request.user, review),
+        "can": can,
         "reports": reports,
-        "studies": review.studies.order_by("label"),
+        "studies": review.studies.order_by("label") if can.results.everything else [],
     }
     return render(request, "screening/inclusion.html", context)
 

@@ -4,18 +4,20 @@
     GET /api/v1/reviews/<slug>/results/?stage=full_text&record=42
 
 Both are paginated like every list of the API; `stage` and `record` are optional filters.
-Votes come from `services.visible_decisions`, the rule the pages and the exports use: in blind
-dual mode nobody else's vote on a record that is not settled yet, except for a user who can
-manage the review, who also sees both votes of a conflict.
+Votes come from `services.visible_decisions`, the rule the pages and the exports use: at a blind
+stage a reviewer sees only their own votes, a lead also the votes of settled records and both
+votes of a conflict. Results follow `review.access.results_visibility`: none of a stage that is
+blind for the requester (nor the full-text results of database records while title/abstract
+screening is).
 """
 
 from rest_framework.exceptions import ValidationError
 
-from review.access import abilities
+from review.access import abilities, results_visibility
 from review.api.views import ReviewScopedViewSet
 from screening.api.serializers import DecisionSerializer, StageResultSerializer
 from screening.models import Stage, StageResult
-from screening.services import visible_decisions
+from screening.services import downstream_visible, visible_decisions
 
 
 class _StageFilters:
@@ -60,13 +62,18 @@ class StageResultViewSet(_StageFilters, ReviewScopedViewSet):
     serializer_class = StageResultSerializer
 
     def get_queryset(self):
-        return (
-            StageResult.objects.filter(
-                review=self.review,
-                stage__in=self.stages(),
-                record_id__in=self.record_ids(),
-                superseded_at__isnull=True,
-            )
-            .select_related("reason", "decided_by")
-            .order_by("record_id", "-stage", "id")
+        visibility = results_visibility(self.request.user, self.review)
+        stages = [stage for stage in self.stages() if visibility.stage(stage)]
+        results = StageResult.objects.filter(
+            review=self.review,
+            stage__in=stages,
+            record_id__in=self.record_ids(),
+            superseded_at__isnull=True,
+        )
+        downstream = downstream_visible(self.review, self.request.user)
+        if downstream:
+            hidden = self.review.records.exclude(downstream).values("pk")
+            results = results.exclude(stage=Stage.FULL_TEXT, record_id__in=hidden)
+        return results.select_related("reason", "decided_by").order_by(
+            "record_id", "-stage", "id"
         )

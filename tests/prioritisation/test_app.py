@@ -13,7 +13,13 @@ from review import services as review_services
 from review.demo import DEMO_FILE, read_demo_entries
 from review.models import Removal
 from screening import prioritisation, services
-from screening.models import Prioritisation, RecordRank, ScreeningDecision, ScreeningEvent
+from screening.models import (
+    Prioritisation,
+    RecordRank,
+    ScreeningDecision,
+    ScreeningEvent,
+    ScreeningLease,
+)
 from screening.prisma import prisma_counts
 from screening.ranking import hypergeometric_test
 from tests import factories
@@ -71,6 +77,9 @@ def test_the_queue_follows_the_stored_ranks(sep, review, lead):
     settings = Prioritisation.objects.get(review=review)
     settings.enabled = False
     settings.save()
+    # The card the lead holds stays theirs (a reload shows it again) ...
+    assert services.next_record(review=review, reviewer=lead, stage=TA).pk == first.record_id
+    ScreeningLease.objects.filter(reviewer=lead).delete()  # ... until its lease is gone
     assert services.next_record(review=review, reviewer=lead, stage=TA).pk == min(sep)
 
 

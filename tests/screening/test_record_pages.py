@@ -89,7 +89,9 @@ def _record_page(client, user, review, record):
     return client.get(reverse("screening:record", args=[review.slug, record.pk]))
 
 
-def test_a_record_page_hides_the_other_reviewers_vote_until_settled(client, blind, lead):
+def test_a_record_page_hides_the_other_reviewers_vote_until_blinding_is_lifted(
+    client, blind, lead
+):
     review, record, a, b = blind
     services.decision_record(review=review, record=record, reviewer=a, stage=TA,
                              verdict="exclude", note="not an RCT")  # fmt: skip
@@ -97,21 +99,30 @@ def test_a_record_page_hides_the_other_reviewers_vote_until_settled(client, blin
     html = page.content.decode()
     assert page.status_code == 200
     assert "not an RCT" not in html and "exclude" not in html.lower().split("history")[1]
-    assert "1 other vote hidden until the record is settled" in html
+    assert "1 other vote hidden (blind screening) until a lead lifts the blinding" in html
+    assert "waiting for a second reviewer" in html
     assert a.username not in html
 
     html = _record_page(client, a, review, record).content.decode()
-    assert "not an RCT" in html and "hidden until" not in html
+    assert "not an RCT" in html and "other vote hidden" not in html
+    assert "waiting for the other reviewer" in html
 
-    # b disagrees: a conflict. The lead (who resolves) sees both votes; b still sees only theirs.
+    # b disagrees: a conflict. The lead (who resolves) sees both votes; b sees only theirs, and
+    # that the record is done, never that it is a conflict.
     services.decision_record(review=review, record=record, reviewer=b, stage=TA, verdict="include")
     html = _record_page(client, b, review, record).content.decode()
-    assert "not an RCT" not in html and "conflict" in html
+    assert "not an RCT" not in html and "conflict" not in html.lower()
+    assert 'data-testid="blind-status">done<' in html
     html = _record_page(client, lead, review, record).content.decode()
     assert "not an RCT" in html and a.username in html and b.username in html
+    assert "conflict" in html
 
     services.conflict_resolve(review=review, record=record, stage=TA, resolver=lead,
                               verdict="include")  # fmt: skip
+    html = _record_page(client, b, review, record).content.decode()
+    assert "not an RCT" not in html and "Conflict resolved" not in html  # still blind
+    assert 'data-testid="blind-status">done<' in html
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=lead)
     html = _record_page(client, b, review, record).content.decode()
     assert "not an RCT" in html and "Conflict resolved by " + lead.username in html
 

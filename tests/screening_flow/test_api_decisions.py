@@ -13,7 +13,8 @@ TA, FT = "title_abstract", "full_text"
 
 @pytest.fixture
 def data(review, team):
-    """Blind dual mode: `agreed` settled at both stages, `conflict` open, `pending` one vote."""
+    """Blind dual mode: `agreed` settled at both stages (its full text retrieved by the lead:
+    title/abstract results are blind for reviewers), `conflict` open, `pending` one vote."""
     alice, bob = team["alice"], team["bob"]
     batch = factories.ImportBatchFactory(source__review=review)
     agreed, conflict, pending = (factories.RecordFactory(batch=batch) for _ in range(3))
@@ -21,10 +22,12 @@ def data(review, team):
     vote(review, agreed, alice, "include")
     vote(review, agreed, bob, "maybe")
     services.retrieval_set(
-        review=review, record=agreed, user=alice, status="retrieved", url="https://x.org/a"
+        review=review, record=agreed, user=team["lead"], status="retrieved", url="https://x.org/a"
     )
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=team["lead"])
     vote(review, agreed, alice, "exclude", stage=FT, reason=wrong, note="adults only")
     vote(review, agreed, bob, "exclude", stage=FT, reason=wrong)
+    services.stage_blinding_set(review=review, stage=TA, blind=True, user=team["lead"])
     vote(review, conflict, alice, "include")
     vote(review, conflict, bob, "exclude", note="bob's secret")
     vote(review, pending, bob, "include")
@@ -42,25 +45,33 @@ def seen(data):
     return [(d["record"], d["stage"], d["reviewer"], d["verdict"]) for d in data["results"]]
 
 
-def test_blind_mode_hides_the_other_reviewers_unsettled_votes(client, review, team, data):
+def test_blind_mode_shows_a_reviewer_only_their_own_votes(client, review, team, data):
     agreed, conflict, pending = data["agreed"].pk, data["conflict"].pk, data["pending"].pk
     assert seen(decisions(client, review, team["alice"])) == [
+        (agreed, TA, "alice", "include"),
+        (agreed, FT, "alice", "exclude"),
+        (conflict, TA, "alice", "include"),
+    ]
+    assert seen(decisions(client, review, team["bob"], stage=TA)) == [
+        (agreed, TA, "bob", "maybe"),
+        (conflict, TA, "bob", "exclude"),
+        (pending, TA, "bob", "include"),
+    ]
+    assert seen(decisions(client, review, team["viewer"])) == []
+    # The lead sees settled records' votes and both votes of a conflict, not a lone open vote.
+    assert seen(decisions(client, review, team["lead"])) == [
         (agreed, TA, "alice", "include"),
         (agreed, TA, "bob", "maybe"),
         (agreed, FT, "alice", "exclude"),
         (agreed, FT, "bob", "exclude"),
         (conflict, TA, "alice", "include"),
-    ]
-    assert seen(decisions(client, review, team["bob"], stage=TA)) == [
-        (agreed, TA, "alice", "include"),
-        (agreed, TA, "bob", "maybe"),
         (conflict, TA, "bob", "exclude"),
-        (pending, TA, "bob", "include"),
     ]
-    assert [r for r, *_ in seen(decisions(client, review, team["viewer"]))] == [agreed] * 4
 
 
-def test_a_lead_sees_conflicts_and_everyone_sees_them_once_resolved(client, review, team, data):
+def test_a_lead_sees_conflicts_and_everyone_sees_them_once_blinding_is_lifted(
+    client, review, team, data
+):
     conflict = data["conflict"]
     lead_sees = seen(decisions(client, review, team["lead"], stage=TA))
     assert (conflict.pk, TA, "bob", "exclude") in lead_sees
@@ -71,6 +82,11 @@ def test_a_lead_sees_conflicts_and_everyone_sees_them_once_resolved(client, revi
     services.conflict_resolve(
         review=review, record=conflict, stage=TA, resolver=team["lead"], verdict="include"
     )
+    # Settled, but the stage is still blind: alice still sees only her own vote.
+    assert seen(decisions(client, review, team["alice"], record=conflict.pk)) == [
+        (conflict.pk, TA, "alice", "include")
+    ]
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=team["lead"])
     after = decisions(client, review, team["alice"], record=conflict.pk)["results"]
     assert [(d["reviewer"], d["verdict"], d["note"]) for d in after] == [
         ("alice", "include", ""),
@@ -79,7 +95,7 @@ def test_a_lead_sees_conflicts_and_everyone_sees_them_once_resolved(client, revi
 
 
 def test_a_vote_shows_its_reason_note_and_time(client, review, team, data):
-    results = decisions(client, review, team["viewer"], stage=FT)["results"]
+    results = decisions(client, review, team["lead"], stage=FT)["results"]
     first = results[0]
     decision = data["agreed"].screeningdecisions.get(stage=FT, reviewer=team["alice"])
     assert first == {
@@ -93,7 +109,7 @@ def test_a_vote_shows_its_reason_note_and_time(client, review, team, data):
         "created_at": first["created_at"],
     }
     assert first["created_at"].startswith(decision.created_at.date().isoformat())
-    ta = decisions(client, review, team["viewer"], stage=TA)["results"][0]
+    ta = decisions(client, review, team["lead"], stage=TA)["results"][0]
     assert ta["reason"] is None
 
 
@@ -106,8 +122,10 @@ def test_results_list_the_settled_outcomes(client, review, team, data):
         verdict="exclude",
         note="Not a trial",
     )
-    client.force_login(team["viewer"])
     url = reverse("api:result-list", args=[review.slug])
+    client.force_login(team["viewer"])
+    assert client.get(url).json()["count"] == 0  # both stages are blind for a viewer
+    client.force_login(team["lead"])
     body = client.get(url, {"stage": TA}).json()
     assert body["count"] == 2
     rows = [

@@ -19,8 +19,10 @@ TA, FT = "title_abstract", "full_text"
 
 @pytest.fixture
 def data(review, team):
-    """A small review with known decisions at both stages, a retrieval and a study link."""
-    alice, bob = team["alice"], team["bob"]
+    """A small review with known decisions at both stages, a retrieval and a study link. The
+    lead lifts title/abstract blinding while the team retrieves and assesses full texts, then
+    turns it back on before the last title/abstract votes."""
+    alice, bob, lead = team["alice"], team["bob"], team["lead"]
     batch = factories.ImportBatchFactory(
         source__review=review, source__name="MEDLINE", filename="medline.ris"
     )
@@ -37,26 +39,28 @@ def data(review, team):
     # full text, linked to its study.
     vote(review, included, alice, "include", note="Looks relevant")
     vote(review, included, bob, "maybe")
+    # excluded: both include at title/abstract, then both exclude at full text with a reason.
+    vote(review, excluded, alice, "include")
+    vote(review, excluded, bob, "include")
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=lead)
     services.retrieval_set(
         review=review, record=included, user=alice, status="retrieved", url="https://x.org/a"
     )
     vote(review, included, alice, "include", stage=FT)
     vote(review, included, bob, "include", stage=FT)
-    services.report_link_study(review=review, record=included, user=alice, study_label="Smith 2019")
+    services.report_link_study(review=review, record=included, user=lead, study_label="Smith 2019")
+    services.retrieval_set(
+        review=review, record=excluded, user=bob, status="retrieved", url="https://x.org/b"
+    )
+    vote(review, excluded, alice, "exclude", stage=FT, reason=wrong)
+    vote(review, excluded, bob, "exclude", stage=FT, reason=wrong)
+    services.stage_blinding_set(review=review, stage=TA, blind=True, user=lead)
     # conflict: alice includes, bob excludes; nobody resolved it yet.
     vote(review, conflict, alice, "include")
     vote(review, conflict, bob, "exclude", note="bob's secret")
     # pending: only alice voted. hidden: only bob voted.
     vote(review, pending, alice, "exclude")
     vote(review, hidden, bob, "include", note="bob only")
-    # excluded: both include at title/abstract, then both exclude at full text with a reason.
-    vote(review, excluded, alice, "include")
-    vote(review, excluded, bob, "include")
-    services.retrieval_set(
-        review=review, record=excluded, user=bob, status="retrieved", url="https://x.org/b"
-    )
-    vote(review, excluded, alice, "exclude", stage=FT, reason=wrong)
-    vote(review, excluded, bob, "exclude", stage=FT, reason=wrong)
     return {
         "included": included,
         "conflict": conflict,
@@ -100,7 +104,7 @@ def utc_seconds(value: dt.datetime) -> str:
 
 
 def test_the_wide_csv_has_one_row_per_record_with_every_column(client, review, team, data):
-    rows = csv_rows(client, review, team["alice"])
+    rows = csv_rows(client, review, team["lead"])
     assert len(rows) == 6
     vote_columns = ["vote", "reason", "note", "voted_at"]
     result_columns = ["result", "method", "reason", "resolved_by", "settled_at", "resolution_note"]
@@ -192,21 +196,26 @@ def test_the_wide_csv_has_one_row_per_record_with_every_column(client, review, t
     assert excluded["study"] == ""
 
 
-def test_blind_mode_hides_the_other_reviewers_unsettled_votes_in_the_csv(
+def test_blind_mode_shows_a_reviewer_only_their_own_votes_and_no_results_in_the_csv(
     client, review, team, data
 ):
     rows = csv_rows(client, review, team["alice"])
+    assert not any("bob" in column for column in rows[0])  # not one of bob's votes is visible
     conflict = by_id(rows, data["conflict"])
     assert conflict["title_abstract_alice_vote"] == "include"  # my own vote
-    assert (conflict["title_abstract_bob_vote"], conflict["title_abstract_bob_note"]) == ("", "")
-    assert by_id(rows, data["hidden"])["title_abstract_bob_vote"] == ""
     text = "".join(",".join(row.values()) for row in rows)
     assert "bob's secret" not in text and "bob only" not in text
-    # A viewer has no vote of their own: only settled records' votes.
+    # Nothing that the votes settled: no result, retrieval, full text or study.
+    included = by_id(rows, data["included"])
+    assert included["title_abstract_alice_vote"] == "include"
+    assert included["full_text_alice_vote"] == "include"  # hers (cast while unblinded)
+    hidden = ["title_abstract_result", "title_abstract_method", "retrieval_status",
+              "retrieval_url", "full_text_result", "study"]  # fmt: skip
+    assert {key: included[key] for key in hidden} == dict.fromkeys(hidden, "")
+    # A viewer has no vote of their own: no vote at all.
     rows = csv_rows(client, review, team["viewer"])
-    assert by_id(rows, data["conflict"])["title_abstract_alice_vote"] == ""
-    assert by_id(rows, data["pending"])["title_abstract_alice_vote"] == ""
-    assert by_id(rows, data["included"])["title_abstract_alice_vote"] == "include"
+    assert not any(column.endswith("_vote") for column in rows[0])
+    assert by_id(rows, data["included"])["title_abstract_result"] == ""
 
 
 def test_a_lead_sees_a_conflicts_votes_and_everyone_sees_them_once_resolved(
@@ -230,6 +239,9 @@ def test_a_lead_sees_a_conflicts_votes_and_everyone_sees_them_once_resolved(
         verdict="exclude",
         note="Not a trial",
     )
+    conflict = by_id(csv_rows(client, review, team["alice"]), data["conflict"])
+    assert conflict.get("title_abstract_bob_note", "") == ""  # still blind for alice
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=team["lead"])
     conflict = by_id(csv_rows(client, review, team["alice"]), data["conflict"])
     assert conflict["title_abstract_bob_note"] == "bob's secret"
     assert (
@@ -261,7 +273,9 @@ def test_the_excel_export_applies_the_same_blind_rule_and_keeps_types(client, re
     assert len(rows) == 6
     conflict = by_id(rows, data["conflict"])
     assert conflict["title_abstract_alice_vote"].value == "include"
-    assert conflict["title_abstract_bob_vote"].value is None
+    assert "title_abstract_bob_vote" not in conflict
+    assert by_id(rows, data["included"])["study"].value is None
+    rows = xlsx_sheet(client, review, team["lead"])
     assert by_id(rows, data["hidden"])["title_abstract_bob_note"].value is None
     included = by_id(rows, data["included"])
     assert included["record_id"].value == data["included"].pk
@@ -275,6 +289,7 @@ def test_the_excel_export_applies_the_same_blind_rule_and_keeps_types(client, re
     services.conflict_resolve(
         review=review, record=data["conflict"], stage=TA, resolver=team["lead"], verdict="include"
     )
+    services.stage_blinding_set(review=review, stage=TA, blind=False, user=team["lead"])
     rows = xlsx_sheet(client, review, team["alice"])
     assert by_id(rows, data["conflict"])["title_abstract_bob_vote"].value == "exclude"
 
@@ -332,7 +347,7 @@ def test_excel_drops_control_characters_it_cannot_store(review, team):
 
 
 def test_the_long_layout_has_one_row_per_visible_vote(client, review, team, data):
-    client.force_login(team["alice"])
+    client.force_login(team["lead"])
     response = client.get(reverse("screening:records-csv", args=[review.slug]), {"layout": "long"})
     assert response["Content-Disposition"] == f'attachment; filename="{review.slug}-votes.csv"'
     rows = list(csv.DictReader(io.StringIO(response.getvalue().decode())))
@@ -344,8 +359,8 @@ def test_the_long_layout_has_one_row_per_visible_vote(client, review, team, data
         (d["included"].pk, TA, "bob", "maybe"),
         (d["included"].pk, FT, "alice", "include"),
         (d["included"].pk, FT, "bob", "include"),
-        (d["conflict"].pk, TA, "alice", "include"),  # bob's vote is blind
-        (d["pending"].pk, TA, "alice", "exclude"),
+        (d["conflict"].pk, TA, "alice", "include"),
+        (d["conflict"].pk, TA, "bob", "exclude"),  # a conflict: the lead sees both votes
         (d["excluded"].pk, TA, "alice", "include"),
         (d["excluded"].pk, TA, "bob", "include"),
         (d["excluded"].pk, FT, "alice", "exclude"),
@@ -359,11 +374,15 @@ def test_the_long_layout_has_one_row_per_visible_vote(client, review, team, data
     )
     assert rows[-1]["reason"] == "Wrong population"
     sheet = xlsx_sheet(client, review, team["alice"], layout="long")
-    assert [(c["record_id"].value, c["reviewer"].value) for c in sheet][4] == (
-        d["conflict"].pk,
-        "alice",
-    )
-    assert len(sheet) == 10
+    # A reviewer's own votes only (blind), with no stage result while the stage is blind.
+    assert [(c["record_id"].value, c["stage"].value, c["stage_result"].value) for c in sheet] == [
+        (d["included"].pk, TA, None),
+        (d["included"].pk, FT, None),
+        (d["conflict"].pk, TA, None),
+        (d["pending"].pk, TA, None),
+        (d["excluded"].pk, TA, None),
+        (d["excluded"].pk, FT, None),
+    ]
 
 
 def test_downloads_are_named_after_the_review(client, review, team):

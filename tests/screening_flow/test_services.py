@@ -57,7 +57,7 @@ def test_dual_mode_agreement_settles_and_disagreement_is_a_conflict(
 def test_a_third_reviewer_is_refused_in_dual_mode(review, records, reviewer, second, lead):
     vote(review, records[0], reviewer, "include")
     vote(review, records[0], second, "exclude")
-    with pytest.raises(ValidationError, match="Two reviewers have already screened this record"):
+    with pytest.raises(ValidationError, match="Two other reviewers screened record"):
         vote(review, records[0], lead, "include")
 
 
@@ -77,17 +77,22 @@ def test_resolution_settles_without_changing_the_votes(review, records, reviewer
         )
 
 
-def test_changing_a_vote_supersedes_it_and_resettles(review, records, reviewer, second):
+def test_a_vote_changes_only_while_the_other_reviewer_has_not_voted(
+    review, records, reviewer, second
+):
     vote(review, records[0], reviewer, "include")
-    vote(review, records[0], second, "include")
-    vote(review, records[0], second, "exclude")  # changed mind: now a conflict
-    assert current_result(records[0]) is None
+    vote(review, records[0], reviewer, "exclude")  # changed mind while alone on the record
+    vote(review, records[0], second, "exclude")  # agreement
+    with pytest.raises(ValidationError, match="The other reviewer has screened record"):
+        vote(review, records[0], second, "include")
+    with pytest.raises(ValidationError, match="can no longer be changed"):
+        services.decision_undo(review=review, record=records[0], reviewer=reviewer, stage=TA)
+    assert current_result(records[0]).verdict == "exclude"
     assert ScreeningDecision.objects.filter(record=records[0]).count() == 3
-    assert StageResult.objects.filter(record=records[0]).count() == 1  # kept, superseded
     actions = list(
         ScreeningEvent.objects.filter(record=records[0]).values_list("action", flat=True)
     )
-    assert actions == ["decide", "decide", "settle", "change"]
+    assert actions == ["decide", "change", "decide", "settle"]
 
 
 def test_undo_withdraws_the_vote_and_the_record_comes_back(review, records, reviewer):
@@ -123,6 +128,7 @@ def test_duplicates_and_other_methods_are_not_screened_at_title_abstract(review,
 
 def test_full_text_needs_inclusion_retrieval_and_a_reason(review, records, reviewer, second):
     review.full_text_mode = "single"
+    review.title_abstract_blind = False  # reviewers see what title/abstract screening included
     review.save()
     record = records[0]
     with pytest.raises(ValidationError, match="is not open for full-text eligibility"):
@@ -143,6 +149,8 @@ def test_full_text_needs_inclusion_retrieval_and_a_reason(review, records, revie
 def test_dual_full_text_exclusions_with_different_reasons_conflict(
     review, records, reviewer, second
 ):
+    review.title_abstract_blind = False
+    review.save()
     record = records[0]
     vote(review, record, reviewer, "include")
     vote(review, record, second, "include")
@@ -173,6 +181,8 @@ def test_a_double_click_records_one_vote(review, records, reviewer):
 
 
 def test_retrieval_needs_a_sought_report_and_a_pdf_url_or_reason(review, records, reviewer, second):
+    review.title_abstract_blind = False
+    review.save()
     record = records[0]
     with pytest.raises(ValidationError, match="is not sought for retrieval"):
         services.retrieval_set(

@@ -103,17 +103,30 @@ def test_the_retrieval_page_takes_a_pdf(client, review, records, reviewer, setti
     assert retrieval.status == "retrieved" and retrieval.file.name.endswith(".pdf")
 
 
-def test_dashboard_shows_agreement_and_exports_it(client, review, records, reviewer, viewer):
+def test_dashboard_shows_agreement_to_the_lead_and_to_all_once_unblinded(
+    client, review, records, reviewer, viewer, lead
+):
     second = factories.MembershipFactory(review=review, user__username="zoe").user
     for record, (a, b) in zip(records, [("include", "maybe"), ("exclude", "include")], strict=True):
         for user, verdict in ((reviewer, a), (second, b)):
             client.force_login(user)
             client.post(reverse("screening:decide", args=[review.slug, TA]),
                         {"record": record.pk, "verdict": verdict})  # fmt: skip
-    client.force_login(viewer)
-    html = client.get(reverse("review:dashboard", args=[review.slug])).content.decode()
+    dashboard = reverse("review:dashboard", args=[review.slug])
+    agreement_csv = reverse("screening:agreement-csv", args=[review.slug])
+    for user in (viewer, reviewer):  # blind: the agreement would reveal the other's votes
+        client.force_login(user)
+        html = client.get(dashboard).content.decode()
+        assert "· zoe" not in html and ">50%<" not in html
+        assert "zoe" not in client.get(agreement_csv).content.decode()
+    client.force_login(lead)
+    html = client.get(dashboard).content.decode()
     assert f"{reviewer.username} · zoe" in html and ">50%<" in html
-    response = client.get(reverse("screening:agreement-csv", args=[review.slug]))
+    client.post(reverse("screening:blinding", args=[review.slug, TA]), {"blind": "off"})
+    client.force_login(viewer)
+    html = client.get(dashboard).content.decode()
+    assert f"{reviewer.username} · zoe" in html and ">50%<" in html
+    response = client.get(agreement_csv)
     assert response["Content-Type"].startswith("text/csv")
     assert "zoe" in response.content.decode()
 
