@@ -29,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
 from analysis.models import DataType, Outcome
 from review.models import Arm
@@ -313,9 +313,9 @@ def _urls(review, bob):
         for combo in itertools.product(*(values[p] for p in params)):
             try:
                 url = reverse(name, kwargs=dict(zip(params, combo, strict=True)))
-            except Exception:
-                continue  # e.g. a stage that the route does not take
-            queries = [{}] + QUERIES.get(name, [])
+            except NoReverseMatch:  # e.g. a value the route's converter does not take
+                continue
+            queries = [{}, *QUERIES.get(name, [])]
             if name == "screening:records":
                 queries += _count_queries()
             for query in queries:
