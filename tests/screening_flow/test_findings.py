@@ -204,7 +204,8 @@ def test_5_no_title_abstract_change_breaks_the_prisma_rules(client, review, team
     assert "moved on" in response.content.decode()
     assert prisma_counts(review).check() == []
     client.force_login(team["lead"])
-    assert client.get(reverse("analysis:prisma-diagram", args=[review.slug, "svg"])).status_code == 200
+    diagram = reverse("analysis:prisma-diagram", args=[review.slug, "svg"])
+    assert client.get(diagram).status_code == 200
 
 
 # 6. Concurrent reviewers -------------------------------------------------------------------
