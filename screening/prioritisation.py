@@ -153,55 +153,69 @@ def _decision_count(review: Review) -> int:
     return ScreeningDecision.objects.filter(review=review, stage=TA).count()
 
 
-@transaction.atomic
-def ranking_train(review: Review) -> Prioritisation:
-    """Retrain and rewrite the queue's order (not while the stopping sample is being screened)."""
-    settings = Prioritisation.objects.select_for_update().get(pk=prioritisation_for(review).pk)
-    if settings.sampling_started_at or settings.stopped_at:
-        settings.training_requested_at = None
-        settings.save(update_fields=["training_requested_at"])
-        return settings
-    started = time.perf_counter()
-    decisions = _decision_count(review)
-    rows = list(
-        _open_records(review).order_by("pk").values_list("pk", "title", "abstract", "keywords")
-    )
-    settled = set(_current_results(review).values_list("record", flat=True))
-    labels = training_labels(review)
-    texts = [
+def _texts(rows) -> list[str]:
+    return [
         record_text(title, abstract, " ".join(keywords) if isinstance(keywords, list) else "")
         for _pk, title, abstract, keywords in rows
     ]
+
+
+def _open_rows(review: Review) -> list[tuple]:
+    return list(
+        _open_records(review).order_by("pk").values_list("pk", "title", "abstract", "keywords")
+    )
+
+
+def ranking_train(review: Review) -> Prioritisation:
+    """Retrain and rewrite the queue's order (not while the stopping sample is being screened).
+
+    The model is fitted outside any transaction (the first fit of a review vectorises its
+    records, seconds at 20,000), so screening is never held up by it; the new order is then
+    written in one short transaction, unless the stopping sample started meanwhile."""
+    settings = prioritisation_for(review)
+    if settings.sampling_started_at or settings.stopped_at:
+        Prioritisation.objects.filter(pk=settings.pk).update(training_requested_at=None)
+        settings.training_requested_at = None
+        return settings
+    started = time.perf_counter()
+    decisions = _decision_count(review)
+    rows = _open_rows(review)
+    settled = set(_current_results(review).values_list("record", flat=True))
+    labels = training_labels(review)
     known = [labels.get(pk) for pk, *_ in rows]
-    config = _config(review, settings)
-    ranks = []
+    ranks, trained = [], settings.trained
     if rows:
-        ranker = _ranker(review, config, [pk for pk, *_ in rows], texts).fit_labels(known)
+        config = _config(review, settings)
+        ranker = _ranker(review, config, [pk for pk, *_ in rows], _texts(rows)).fit_labels(known)
         scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
+        trained = ranker.trained
         # Every record not settled gets a place, those with an open vote too: in dual mode the
         # second reviewer meets them in the model's order (an open vote trains the model but
         # does not take its record out of the queue).
         unsettled = np.array([pk not in settled for pk, *_ in rows], dtype=bool)
         candidates = np.nonzero(unsettled)[0]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
-        for position, index in enumerate(order):
-            ranks.append(
-                RecordRank(
-                    record_id=rows[index][0],
-                    review=review,
-                    position=position,
-                    score=float(scores[index]) if ranker.trained else None,
-                )
+        ranks = [
+            RecordRank(
+                record_id=rows[index][0],
+                review=review,
+                position=position,
+                score=float(scores[index]) if trained else None,
             )
-        settings.trained = ranker.trained
-    RecordRank.objects.filter(review=review).delete()
-    RecordRank.objects.bulk_create(ranks, batch_size=5000)
-    settings.decisions_at_training = decisions
-    settings.labels_at_training = sum(label is not None for label in known)
-    settings.trained_at = timezone.now()
-    settings.train_seconds = time.perf_counter() - started
-    settings.training_requested_at = None
-    settings.save()
+            for position, index in enumerate(order)
+        ]
+    with transaction.atomic():
+        settings = Prioritisation.objects.select_for_update().get(pk=settings.pk)
+        if not (settings.sampling_started_at or settings.stopped_at):
+            RecordRank.objects.filter(review=review).delete()
+            RecordRank.objects.bulk_create(ranks, batch_size=5000)
+            settings.trained = trained
+            settings.decisions_at_training = decisions
+            settings.labels_at_training = sum(label is not None for label in known)
+            settings.trained_at = timezone.now()
+            settings.train_seconds = time.perf_counter() - started
+        settings.training_requested_at = None
+        settings.save()
     return settings
 
 
@@ -308,28 +322,21 @@ def personal_ranking_for_queue(review: Review, reviewer) -> ReviewerRanking | No
     ).first()
 
 
-@transaction.atomic
 def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
     """Retrain `reviewer`'s own ranking on the labels they may see and store its first
     `PERSONAL_RANKS` places among the records they have not labelled that still have a place
-    for them (fewer than two current votes: whether others voted, never what)."""
+    for them (fewer than two current votes: whether others voted, never what). Fitted outside
+    any transaction, written in a short one (as `ranking_train`)."""
     ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
-    ranking = ReviewerRanking.objects.select_for_update().get(pk=ranking.pk)
     settings = prioritisation_for(review)
     if not personal_mode(review) or not _queue_follows_ranking(settings):
+        ReviewerRanking.objects.filter(pk=ranking.pk).update(training_requested_at=None)
         ranking.training_requested_at = None
-        ranking.save(update_fields=["training_requested_at"])
         return ranking
     started = time.perf_counter()
     decisions = _own_decisions(review, reviewer)
-    rows = list(
-        _open_records(review).order_by("pk").values_list("pk", "title", "abstract", "keywords")
-    )
+    rows = _open_rows(review)
     labels = personal_labels(review, reviewer)
-    texts = [
-        record_text(title, abstract, " ".join(keywords) if isinstance(keywords, list) else "")
-        for _pk, title, abstract, keywords in rows
-    ]
     known = [labels.get(pk) for pk, *_ in rows]
     full = set(
         ScreeningDecision.objects.filter(review=review, stage=TA, superseded_at__isnull=True)
@@ -339,11 +346,11 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
         .filter(n__gte=2)
         .values_list("record", flat=True)
     )
-    ranks = []
+    ranks: list[ReviewerRank] = []
     trained = False
     if rows:
         config = _config(review, settings)
-        ranker = _ranker(review, config, [pk for pk, *_ in rows], texts).fit_labels(known)
+        ranker = _ranker(review, config, [pk for pk, *_ in rows], _texts(rows)).fit_labels(known)
         trained = ranker.trained
         scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
         open_ = np.array(
@@ -361,15 +368,17 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
             )
             for position, index in enumerate(order)
         ]
-    ReviewerRank.objects.filter(ranking=ranking).delete()
-    ReviewerRank.objects.bulk_create(ranks, batch_size=5000)
-    ranking.trained = trained
-    ranking.decisions_at_training = decisions
-    ranking.labels_at_training = sum(label is not None for label in known)
-    ranking.trained_at = timezone.now()
-    ranking.train_seconds = time.perf_counter() - started
-    ranking.training_requested_at = None
-    ranking.save()
+    with transaction.atomic():
+        ranking = ReviewerRanking.objects.select_for_update().get(pk=ranking.pk)
+        ReviewerRank.objects.filter(ranking=ranking).delete()
+        ReviewerRank.objects.bulk_create(ranks, batch_size=5000)
+        ranking.trained = trained
+        ranking.decisions_at_training = decisions
+        ranking.labels_at_training = sum(label is not None for label in known)
+        ranking.trained_at = timezone.now()
+        ranking.train_seconds = time.perf_counter() - started
+        ranking.training_requested_at = None
+        ranking.save()
     return ranking
 
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 import rules
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -66,9 +66,8 @@ from screening.models import (
     Verdict,
 )
 
-#: candidates examined per round when claiming a record for a card
-CLAIM_BATCH = 8
-#: rounds of candidates before giving up (every one taken by a concurrent claim)
+#: candidates examined in one order when claiming a record for a card (each one found full by
+#: the time it was locked); past them, the next order
 CLAIM_ROUNDS = 20
 
 
@@ -236,19 +235,6 @@ def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> Scre
     return lease
 
 
-def _lock_free(ids: list[int]) -> list[int]:
-    """The records among `ids` no concurrent claim holds, locked until the transaction ends
-    (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's IMMEDIATE transactions already serialise)."""
-    if not ids or not connection.features.has_select_for_update_skip_locked:
-        return ids
-    locked = set(
-        Record.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=ids)
-        .values_list("pk", flat=True)
-    )
-    return [pk for pk in ids if pk in locked]
-
-
 @transaction.atomic
 def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
     """The reviewer's card: the record they already hold if it is still open for them (a page
@@ -272,16 +258,24 @@ def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
     tried: set[int] = set()
     for order in _ordered(queue, review=review, reviewer=reviewer, stage=stage):
         for _round in range(CLAIM_ROUNDS):
-            ids = list(order.exclude(pk__in=tried).values_list("pk", flat=True)[:CLAIM_BATCH])
-            if not ids:
+            # The first open record no concurrent claim is holding, locked until this
+            # transaction ends (PostgreSQL: FOR UPDATE SKIP LOCKED, the job-queue pattern;
+            # SQLite's IMMEDIATE transactions already serialise claims).
+            candidate = (
+                order.exclude(pk__in=tried)
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if candidate is None:
                 break
-            tried.update(ids)
-            for pk in _lock_free(ids):
-                # Checked again under the lock: a concurrent claim may have taken the last place.
-                record = queue.filter(pk=pk).first()
-                if record is not None:
-                    return Card(record, _claim(review=review, record=record, reviewer=reviewer,
-                                               stage=stage, now=now))  # fmt: skip
+            tried.add(candidate)
+            # Checked again now that it is locked: a claim that just committed may have taken
+            # its last place.
+            record = queue.filter(pk=candidate).first()
+            if record is not None:
+                return Card(record, _claim(review=review, record=record, reviewer=reviewer,
+                                           stage=stage, now=now))  # fmt: skip
     return None
 
 
@@ -552,7 +546,9 @@ def decision_undo(*, review: Review, record: Record, reviewer, stage: str) -> No
     current.remove(vote)
     mode, _blind = stage_mode(review, stage)
     _settle(review, record, stage, current, mode, previous=result)
-    if eligible_records(review, stage, viewer=reviewer).filter(pk=record.pk).exists():
+    # Back onto their card, unless others hold all its places meanwhile.
+    queue = open_for(review=review, reviewer=reviewer, stage=stage, now=now)
+    if queue.filter(pk=record.pk).exists():
         _claim(review=review, record=record, reviewer=reviewer, stage=stage, now=now)
     _after_ta_change(review, stage, reviewer)
 
