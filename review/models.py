@@ -316,6 +316,13 @@ class Record(models.Model):
                 condition=Q(duplicate_of__isnull=True, removed_reason=""),
                 name="record_review_open",
             ),
+            # Covers the count of the records to screen (the screening card's progress, on
+            # every key press) as an index-only scan: open records by batch.
+            models.Index(
+                fields=["review", "batch"],
+                condition=Q(duplicate_of__isnull=True, removed_reason=""),
+                name="record_review_open_batch",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

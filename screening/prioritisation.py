@@ -41,7 +41,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from review.access import results_visibility, stage_is_blind
-from review.models import Record, Removal, Review
+from review.models import ImportBatch, Record, Removal, Review
 from screening.models import (
     Prioritisation,
     RecordRank,
@@ -115,7 +115,9 @@ def training_labels(review: Review) -> dict[int, int]:
 
 
 #: the last few reviews' vectorised records (a worker retrains the same review again and again;
-#: the TF-IDF of the records is most of a training's time, the model's fit a few milliseconds)
+#: the TF-IDF of the records is most of a training's time, the model's fit a few milliseconds).
+#: Keyed by the review and the exact list of its open records: a record's text never changes
+#: once imported, so the same ids mean the same texts and they need not be read again.
 _CACHE: OrderedDict[tuple, _CachedRanker] = OrderedDict()
 _CACHE_SIZE = 2
 
@@ -129,16 +131,28 @@ class _CachedRanker:
         return self.ranker.fit(self.texts, labels)
 
 
-def _ranker(review: Review, config: RankerConfig, pks: list[int], texts: list[str]):
-    key = (review.pk, config, len(pks), hash(tuple(pks)))
+def _ranker_for(review: Review, config: RankerConfig) -> tuple[list[int], _CachedRanker]:
+    """The review's open records (ids in order) and a ranker holding their features: from the
+    cache when the same records were ranked last time (only their ids are read), else read and
+    vectorised now."""
+    # The imports (ids and times) tell one set of records from another with the same ids (a
+    # test database that reuses ids after a rollback).
+    batches = tuple(
+        ImportBatch.objects.filter(review=review).order_by("pk").values_list("pk", "created_at")
+    )
+    pks = list(_open_records(review).order_by("pk").values_list("pk", flat=True))
+    key = (review.pk, config, batches, len(pks), hash(tuple(pks)))
     cached = _CACHE.get(key)
-    if cached is None or cached.texts != texts:
-        cached = _CachedRanker(Ranker(config), texts)
+    if cached is None:
+        rows = _open_rows(review)
+        pks = [pk for pk, *_ in rows]
+        key = (review.pk, config, batches, len(pks), hash(tuple(pks)))
+        cached = _CachedRanker(Ranker(config), _texts(rows))
         _CACHE[key] = cached
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     _CACHE.move_to_end(key)
-    return cached
+    return pks, cached
 
 
 def _config(review: Review, settings: Prioritisation) -> RankerConfig:
@@ -179,25 +193,24 @@ def ranking_train(review: Review) -> Prioritisation:
         return settings
     started = time.perf_counter()
     decisions = _decision_count(review)
-    rows = _open_rows(review)
+    pks, cached = _ranker_for(review, _config(review, settings))
     settled = set(_current_results(review).values_list("record", flat=True))
     labels = training_labels(review)
-    known = [labels.get(pk) for pk, *_ in rows]
+    known = [labels.get(pk) for pk in pks]
     ranks, trained = [], settings.trained
-    if rows:
-        config = _config(review, settings)
-        ranker = _ranker(review, config, [pk for pk, *_ in rows], _texts(rows)).fit_labels(known)
-        scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
+    if pks:
+        ranker = cached.fit_labels(known)
+        scores = ranker.scores if ranker.scores is not None else np.zeros(len(pks))
         trained = ranker.trained
         # Every record not settled gets a place, those with an open vote too: in dual mode the
         # second reviewer meets them in the model's order (an open vote trains the model but
         # does not take its record out of the queue).
-        unsettled = np.array([pk not in settled for pk, *_ in rows], dtype=bool)
+        unsettled = np.array([pk not in settled for pk in pks], dtype=bool)
         candidates = np.nonzero(unsettled)[0]
         order = candidates[np.argsort(-scores[candidates], kind="stable")]
         ranks = [
             RecordRank(
-                record_id=rows[index][0],
+                record_id=pks[index],
                 review=review,
                 position=position,
                 score=float(scores[index]) if trained else None,
@@ -335,9 +348,9 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
         return ranking
     started = time.perf_counter()
     decisions = _own_decisions(review, reviewer)
-    rows = _open_rows(review)
+    pks, cached = _ranker_for(review, _config(review, settings))
     labels = personal_labels(review, reviewer)
-    known = [labels.get(pk) for pk, *_ in rows]
+    known = [labels.get(pk) for pk in pks]
     full = set(
         ScreeningDecision.objects.filter(review=review, stage=TA, superseded_at__isnull=True)
         .order_by()
@@ -348,13 +361,12 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
     )
     ranks: list[ReviewerRank] = []
     trained = False
-    if rows:
-        config = _config(review, settings)
-        ranker = _ranker(review, config, [pk for pk, *_ in rows], _texts(rows)).fit_labels(known)
+    if pks:
+        ranker = cached.fit_labels(known)
         trained = ranker.trained
-        scores = ranker.scores if ranker.scores is not None else np.zeros(len(rows))
+        scores = ranker.scores if ranker.scores is not None else np.zeros(len(pks))
         open_ = np.array(
-            [label is None and pk not in full for (pk, *_), label in zip(rows, known, strict=True)],
+            [label is None and pk not in full for pk, label in zip(pks, known, strict=True)],
             dtype=bool,
         )
         candidates = np.nonzero(open_)[0]
@@ -362,7 +374,7 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
         ranks = [
             ReviewerRank(
                 ranking=ranking,
-                record_id=rows[index][0],
+                record_id=pks[index],
                 position=position,
                 score=float(scores[index]) if trained else None,
             )
