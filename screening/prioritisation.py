@@ -264,16 +264,18 @@ def ranking_after_decision(review: Review, reviewer=None) -> bool:
     return _queue_retrain(review, settings)
 
 
-def _queue_retrain(review: Review, settings: Prioritisation) -> bool:
+def _claim_retrain(rows) -> bool:
+    """Claim the retrain of the one row in `rows` (its `training_requested_at`): False when one
+    is already queued, unless that claim is older than STALE_REQUEST (a worker that died)."""
     now = timezone.now()
-    claimed = (
-        Prioritisation.objects.filter(pk=settings.pk)
-        .filter(
-            Q(training_requested_at__isnull=True) | Q(training_requested_at__lt=now - STALE_REQUEST)
-        )
-        .update(training_requested_at=now)
+    unclaimed = Q(training_requested_at__isnull=True) | Q(
+        training_requested_at__lt=now - STALE_REQUEST
     )
-    if not claimed:
+    return bool(rows.filter(unclaimed).update(training_requested_at=now))
+
+
+def _queue_retrain(review: Review, settings: Prioritisation) -> bool:
+    if not _claim_retrain(Prioritisation.objects.filter(pk=settings.pk)):
         return False
     from screening.tasks import retrain_ranking
 
@@ -404,15 +406,7 @@ def _queue_personal_retrain(review: Review, reviewer) -> bool:
     ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
     if not _personal_due(review, ranking):
         return False
-    now = timezone.now()
-    claimed = (
-        ReviewerRanking.objects.filter(pk=ranking.pk)
-        .filter(
-            Q(training_requested_at__isnull=True) | Q(training_requested_at__lt=now - STALE_REQUEST)
-        )
-        .update(training_requested_at=now)
-    )
-    if not claimed:
+    if not _claim_retrain(ReviewerRanking.objects.filter(pk=ranking.pk)):
         return False
     from screening.tasks import retrain_personal_ranking
 

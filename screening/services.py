@@ -31,7 +31,7 @@ from datetime import timedelta
 import rules
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -66,9 +66,10 @@ from screening.models import (
     Verdict,
 )
 
-#: candidates examined in one order when claiming a record for a card (each one found full by
-#: the time it was locked); past them, the next order
-CLAIM_ROUNDS = 20
+#: candidates read at a time from the queue when claiming a record for a card, and how many
+#: such reads before the next order (each candidate found taken by the time it was locked)
+CLAIM_BATCH = 8
+CLAIM_ROUNDS = 10
 
 
 def stage_mode(review: Review, stage: str) -> tuple[str, bool]:
@@ -235,11 +236,16 @@ def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> Scre
     return lease
 
 
-@transaction.atomic
 def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
     """The reviewer's card: the record they already hold if it is still open for them (a page
     reload shows the same record), else the first open record in the queue's order, claimed
-    with a lease so no more reviewers than it has places for are served it at once."""
+    with a lease so no more reviewers than it has places for are served it at once.
+
+    The queue is read outside any transaction; each claim is its own short transaction that
+    locks the record (PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimants pass over a
+    record being claimed; SQLite: the IMMEDIATE transaction serialises claims), checks again
+    that it has a place and writes the lease. So SQLite's write lock is held for a claim, never
+    for the queue's reading."""
     now = timezone.now()
     queue = open_for(review=review, reviewer=reviewer, stage=stage, now=now)
     held = (
@@ -253,30 +259,34 @@ def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
         record = queue.filter(pk=held.record_id).first()
         if record is not None:
             held.expires_at = now + lease_duration()
-            held.save(update_fields=["expires_at"])
+            ScreeningLease.objects.filter(pk=held.pk).update(expires_at=held.expires_at)
             return Card(record, held)
     tried: set[int] = set()
     for order in _ordered(queue, review=review, reviewer=reviewer, stage=stage):
         for _round in range(CLAIM_ROUNDS):
-            # The first open record no concurrent claim is holding, locked until this
-            # transaction ends (PostgreSQL: FOR UPDATE SKIP LOCKED, the job-queue pattern;
-            # SQLite's IMMEDIATE transactions already serialise claims).
-            candidate = (
-                order.exclude(pk__in=tried)
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if candidate is None:
+            ids = list(order.exclude(pk__in=tried).values_list("pk", flat=True)[:CLAIM_BATCH])
+            if not ids:
                 break
-            tried.add(candidate)
-            # Checked again now that it is locked: a claim that just committed may have taken
-            # its last place.
-            record = queue.filter(pk=candidate).first()
-            if record is not None:
-                return Card(record, _claim(review=review, record=record, reviewer=reviewer,
-                                           stage=stage, now=now))  # fmt: skip
+            for pk in ids:
+                tried.add(pk)
+                card = _try_claim(review=review, reviewer=reviewer, stage=stage, pk=pk, now=now)
+                if card is not None:
+                    return card
     return None
+
+
+@transaction.atomic
+def _try_claim(*, review: Review, reviewer, stage: str, pk: int, now) -> Card | None:
+    """Claim record `pk` for the reviewer's card if it is free to lock and still has a place."""
+    if connection.features.has_select_for_update_skip_locked:
+        locked = Record.objects.select_for_update(skip_locked=True).filter(pk=pk)
+        if not locked.values_list("pk", flat=True):
+            return None  # a concurrent claim holds it: the next candidate
+    record = open_for(review=review, reviewer=reviewer, stage=stage, now=now).filter(pk=pk).first()
+    if record is None:
+        return None  # taken meanwhile
+    return Card(record, _claim(review=review, record=record, reviewer=reviewer, stage=stage,
+                               now=now))  # fmt: skip
 
 
 def next_record(*, review: Review, reviewer, stage: str) -> Record | None:

@@ -45,15 +45,6 @@ def in_a_world(run):
 
 
 @pytest.fixture
-def team(review):
-    return {
-        "lead": member(review, "lena", "lead"),
-        "alice": member(review, "alice"),
-        "bob": member(review, "bob"),
-    }
-
-
-@pytest.fixture
 def mixed(review):
     """24 records: 8 off-topic (zebrafish), 16 on-topic, interleaved."""
     batch = factories.ImportBatchFactory(source__review=review)
