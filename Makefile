@@ -39,7 +39,7 @@ run: deps
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
 	@echo ""
-	@DEBUG=true nice -n 10 $(PY) manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	@DEBUG=true nice -n 19 $(PY) manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 

@@ -22,7 +22,7 @@ screened straight after import).
 
 Server, as a team runs it: `gunicorn config.wsgi -w BENCH_LOAD_WORKERS (4)` (sync workers; they
 close the connection after each response) on 127.0.0.1 with DEBUG off, SECURE_SSL_REDIRECT off,
-and beside it one background worker (`nice -n 10 manage.py db_worker --queue-name '*'
+and beside it one background worker (`nice -n 19 manage.py db_worker --queue-name '*'
 --no-reload`, at a lower CPU priority than the web workers as the README runs it; it runs the
 ranking's retrains that decisions queue; BENCH_LOAD_DB_WORKER=0 leaves it off). The
 server's settings are config.settings with one change: STATIC_ROOT is a temporary folder (filled
@@ -719,7 +719,7 @@ def _scenario(folder: Path, database: str, pace: str) -> dict:
                     # At a lower CPU priority than the web workers, as the README runs it.
                     [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-reload"],
                     cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-                    preexec_fn=lambda: os.nice(10),
+                    preexec_fn=lambda: os.nice(19),
                 )  # fmt: skip
             _wait_for_server(port, server, log)
 

@@ -13,6 +13,8 @@ Environment variables (all optional unless DEBUG is off):
     IMPORT_MAX_UPLOAD_MB  the largest search export a user may upload, in MB (default 200).
     IMPORT_BACKGROUND_MB  exports larger than this are imported by the worker (default 2).
     EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
+    CONN_MAX_AGE          seconds a web worker keeps its database connection between requests
+                          (default 60; 0 closes it after every request).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -96,6 +98,11 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Keep each web worker's database connection between requests (a reviewer's key press is one
+# request: opening a PostgreSQL connection each time costs more than the request's queries),
+# checked before reuse so a restarted database is reconnected.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several reviewers screening at once: wait for the write lock instead of failing, and
     # take it at the start of a transaction so that read-then-write transactions never deadlock.

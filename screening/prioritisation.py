@@ -324,12 +324,15 @@ def _queue_follows_ranking(settings: Prioritisation | None) -> bool:
     )
 
 
-def personal_ranking_for_queue(review: Review, reviewer) -> ReviewerRanking | None:
+def personal_ranking_for_queue(
+    review: Review, reviewer, settings: Prioritisation | None = None
+) -> ReviewerRanking | None:
     """The reviewer's own ranking when their title/abstract queue follows it: the stage is
-    blind, the queue is ranked (not the stopping sample) and it has been trained once."""
+    blind, the queue is ranked (not the stopping sample) and it has been trained once.
+    `settings`: the review's Prioritisation when the caller has read it already."""
     if not personal_mode(review):
         return None
-    settings = Prioritisation.objects.filter(review=review).first()
+    settings = settings or Prioritisation.objects.filter(review=review).first()
     if not _queue_follows_ranking(settings):
         return None
     return ReviewerRanking.objects.filter(
@@ -404,6 +407,9 @@ def _personal_due(review: Review, ranking: ReviewerRanking) -> bool:
 
 def _queue_personal_retrain(review: Review, reviewer) -> bool:
     ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
+    requested = ranking.training_requested_at
+    if requested is not None and requested >= timezone.now() - STALE_REQUEST:
+        return False  # one is queued already (it will see this decision too)
     if not _personal_due(review, ranking):
         return False
     if not _claim_retrain(ReviewerRanking.objects.filter(pk=ranking.pk)):

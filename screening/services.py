@@ -50,7 +50,7 @@ from screening.models import (
     CalibrationRound,
     CalibrationSample,
     ExclusionReason,
-    RecordRank,
+    Prioritisation,
     Reopening,
     ResultMethod,
     Retrieval,
@@ -159,7 +159,13 @@ def _count(queryset) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def open_for(*, review: Review, reviewer, stage: str, now=None):
+def _calibrating(review: Review, stage: str) -> bool:
+    return CalibrationRound.objects.filter(
+        review=review, stage=stage, closed_at__isnull=True
+    ).exists()
+
+
+def open_for(*, review: Review, reviewer, stage: str, now=None, calibrating=None):
     """Records `reviewer` may be served at `stage` now: eligible (as far as they may know), not
     voted on by them, not settled, not re-opened for a lead, not skipped by them lately, and
     with a place left: in dual mode fewer than two reviewers voted on it or hold it on their
@@ -186,7 +192,7 @@ def open_for(*, review: Review, reviewer, stage: str, now=None):
         )
         .filter(taken__lt=places(review, stage))
     )
-    if CalibrationRound.objects.filter(review=review, stage=stage, closed_at__isnull=True).exists():
+    if _calibrating(review, stage) if calibrating is None else calibrating:
         queue = queue.filter(_calibration_queue(review, reviewer, stage))
     return queue
 
@@ -199,12 +205,16 @@ def _ordered(queue, *, review: Review, reviewer, stage: str):
     if stage == Stage.TITLE_ABSTRACT:
         from screening.prioritisation import personal_ranking_for_queue
 
-        ranking = personal_ranking_for_queue(review, reviewer)
+        settings = Prioritisation.objects.filter(review=review).first()
+        ranking = personal_ranking_for_queue(review, reviewer, settings=settings)
         if ranking is not None:
             orders.append(
                 queue.filter(personal_ranks__ranking=ranking).order_by("personal_ranks__position")
             )
-        if _ranked(review):
+        # A stored order exists once the ranking was trained or the stopping sample drawn.
+        if settings is not None and settings.enabled and (
+            settings.trained_at or settings.sampling_started_at
+        ):
             orders.append(queue.filter(rank__review=review).order_by("rank__position"))
     orders.append(queue.order_by("pk"))
     return orders
@@ -223,15 +233,18 @@ def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> Scre
     their other card at the stage, and their skips that have expired, are let go."""
     mine = ScreeningLease.objects.filter(review=review, stage=stage, reviewer=reviewer)
     mine.filter(Q(skipped=False) | Q(expires_at__lte=now)).exclude(record=record).delete()
-    fields = {"served_at": now, "expires_at": now + lease_duration(), "skipped": False}
-    lease = ScreeningLease(review=review, record=record, stage=stage, reviewer=reviewer, **fields)
-    if mine.filter(record=record).update(**fields):
-        return mine.get(record=record)
-    try:
-        with transaction.atomic():
-            lease.save(force_insert=True)
-    except IntegrityError:  # the same reviewer's other tab claimed it a moment ago
-        mine.filter(record=record).update(**fields)
+    lease = ScreeningLease(
+        review=review, record=record, stage=stage, reviewer=reviewer, served_at=now,
+        expires_at=now + lease_duration(), skipped=False,
+    )  # fmt: skip
+    # One statement, insert or renew (INSERT … ON CONFLICT DO UPDATE on both databases).
+    ScreeningLease.objects.bulk_create(
+        [lease],
+        update_conflicts=True,
+        unique_fields=["record", "stage", "reviewer"],
+        update_fields=["served_at", "expires_at", "skipped"],
+    )
+    if lease.pk is None:  # a database that does not return the id of an upsert
         lease = mine.get(record=record)
     return lease
 
@@ -247,7 +260,9 @@ def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
     that it has a place and writes the lease. So SQLite's write lock is held for a claim, never
     for the queue's reading."""
     now = timezone.now()
-    queue = open_for(review=review, reviewer=reviewer, stage=stage, now=now)
+    calibrating = _calibrating(review, stage)
+    queue = open_for(review=review, reviewer=reviewer, stage=stage, now=now,
+                     calibrating=calibrating)  # fmt: skip
     held = (
         ScreeningLease.objects.filter(
             review=review, stage=stage, reviewer=reviewer, skipped=False, expires_at__gt=now
@@ -269,20 +284,25 @@ def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
                 break
             for pk in ids:
                 tried.add(pk)
-                card = _try_claim(review=review, reviewer=reviewer, stage=stage, pk=pk, now=now)
+                card = _try_claim(review=review, reviewer=reviewer, stage=stage, pk=pk, now=now,
+                                  calibrating=calibrating)  # fmt: skip
                 if card is not None:
                     return card
     return None
 
 
 @transaction.atomic
-def _try_claim(*, review: Review, reviewer, stage: str, pk: int, now) -> Card | None:
+def _try_claim(
+    *, review: Review, reviewer, stage: str, pk: int, now, calibrating: bool
+) -> Card | None:
     """Claim record `pk` for the reviewer's card if it is free to lock and still has a place."""
     if connection.features.has_select_for_update_skip_locked:
         locked = Record.objects.select_for_update(skip_locked=True).filter(pk=pk)
         if not locked.values_list("pk", flat=True):
             return None  # a concurrent claim holds it: the next candidate
-    record = open_for(review=review, reviewer=reviewer, stage=stage, now=now).filter(pk=pk).first()
+    queue = open_for(review=review, reviewer=reviewer, stage=stage, now=now,
+                     calibrating=calibrating)  # fmt: skip
+    record = queue.filter(pk=pk).first()
     if record is None:
         return None  # taken meanwhile
     return Card(record, _claim(review=review, record=record, reviewer=reviewer, stage=stage,
@@ -309,12 +329,6 @@ def card_skip(*, review: Review, record: Record, reviewer, stage: str) -> None:
             "skipped": True,
         },
     )  # fmt: skip
-
-
-def _ranked(review: Review) -> bool:
-    """Whether the review's queue follows a stored ranking (turned on, and trained at least
-    once: before that, or while the first training is queued, import order)."""
-    return RecordRank.objects.filter(review=review, review__prioritisation__enabled=True).exists()
 
 
 def _after_ta_change(review: Review, stage: str, user=None) -> None:
@@ -394,7 +408,18 @@ def _change_refused(review, record, stage, mine, current, result) -> str | None:
 
 
 def undo_refusal(review: Review, vote: ScreeningDecision) -> str | None:
-    """Why the reviewer can no longer undo `vote` (their current vote), or None if they can."""
+    """Why the reviewer can no longer undo `vote` (their current vote), or None if they can.
+    (Shown on every card: in dual mode, one query for the common case.)"""
+    if places(review, vote.stage) == 2:
+        current = {"record": vote.record_id, "stage": vote.stage, "superseded_at__isnull": True}
+        blocked = Record.objects.filter(pk=vote.record_id).filter(
+            Exists(ScreeningDecision.objects.filter(**current).exclude(pk=vote.pk))
+            | Exists(StageResult.objects.filter(**current))
+            | Exists(Reopening.objects.filter(record=vote.record_id, stage=vote.stage,
+                                              closed_at__isnull=True))
+        )  # fmt: skip
+        if not blocked.exists():
+            return None
     current = list(
         ScreeningDecision.objects.filter(
             record_id=vote.record_id, stage=vote.stage, superseded_at__isnull=True
@@ -430,12 +455,15 @@ def decision_record(
     if stage not in Stage.values or verdict not in Verdict.values:
         raise ValidationError("Unknown stage or verdict.")
     reason = _check_reason(review, stage, verdict, reason)
-    record = Record.objects.select_for_update().get(pk=record.pk)
-    if (
-        record.review_id != review.pk
-        or not eligible_records(review, stage, viewer=reviewer).filter(pk=record.pk).exists()
-    ):
+    locked = (
+        eligible_records(review, stage, viewer=reviewer)
+        .select_for_update(of=("self",))
+        .filter(pk=record.pk)
+        .first()
+    )
+    if locked is None:
         raise ValidationError(f"Record {record.pk} is not open for {Stage(stage).label.lower()}.")
+    record = locked
     current = list(
         ScreeningDecision.objects.select_for_update().filter(
             record=record, stage=stage, superseded_at__isnull=True
