@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.bench_ranking import load, load_metrics, shared_dir
+from bench.bench_ranking import load, load_metrics, mean_sd, shared_dir
 from screening.ranking import Ranker, RankerConfig, default_priors, retrain_lag, simulate
 
 #: README order: the five sets of bench_ranking, then the three SYNERGY sets
@@ -229,12 +229,6 @@ def prior_pair(priors: dict, name: str, labels: Sequence[int], seed: int) -> tup
         inc, exc = pairs[seed - 1]
         return int(inc), int(exc)
     return default_priors(labels, seed)
-
-
-def mean_sd(values) -> str:
-    values = list(values)
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.3f} ± {sd:.3f}"
 
 
 def self_check(folder, priors, metrics) -> None:

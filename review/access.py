@@ -20,7 +20,7 @@ import rules
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from review.models import Review
+from review.models import DATABASES_AND_REGISTERS, Review
 from review.rules import role_of
 
 NEEDS = ("view", "screen", "manage", "resolve")
@@ -55,6 +55,12 @@ class ResultsVisibility:
 
     def stage(self, stage: str) -> bool:
         return self.title_abstract if stage == "title_abstract" else self.full_text
+
+    def downstream(self, arm: str) -> bool:
+        """May the later stages (retrieval, full text, study) of a record from a source of this
+        arm be seen? A database or register record reached them through title/abstract
+        screening; an other-methods record skips it."""
+        return self.title_abstract or arm not in DATABASES_AND_REGISTERS
 
     def whole_stage(self, stage: str) -> bool:
         """Every record's results at the stage (full text: database records' too)."""

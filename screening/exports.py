@@ -41,7 +41,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from review.access import results_visibility
-from review.models import DATABASES_AND_REGISTERS, Record, Review
+from review.models import Record, Review
 from screening.models import ExportStatus, Stage, StageResult
 from screening.services import visible_decisions
 
@@ -103,9 +103,12 @@ def records_table(*, review: Review, viewer, resolver: bool = False, layout: str
     """The export of `review` as `viewer` may see it (`resolver`: may see conflicts' votes)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    visibility = results_visibility(viewer, review)
     if layout == "long":
-        return Table(LONG_COLUMNS, _long_rows(review, viewer, resolver), name="votes")
-    reviewers = {stage: _voters(review, stage, viewer, resolver) for stage in Stage.values}
+        return Table(LONG_COLUMNS, _long_rows(review, viewer, resolver, visibility), name="votes")
+    reviewers = {
+        stage: _voters(review, stage, viewer, resolver, visibility) for stage in Stage.values
+    }
     header = list(RECORD_COLUMNS)
     for stage in Stage.values:
         header += [f"{stage}_{field}" for field in RESULT_FIELDS]
@@ -114,19 +117,20 @@ def records_table(*, review: Review, viewer, resolver: bool = False, layout: str
         if stage == Stage.TITLE_ABSTRACT:
             header += RETRIEVAL_COLUMNS
     header.append("study")
-    return Table(header, _wide_rows(review, viewer, resolver, reviewers))
+    return Table(header, _wide_rows(review, viewer, resolver, visibility, reviewers))
 
 
-def _visible(review, stage, viewer, resolver, record_ids):
+def _visible(review, stage, viewer, resolver, visibility, record_ids):
     return visible_decisions(
-        review=review, stage=stage, viewer=viewer, record_ids=record_ids, conflicts=resolver
-    )
+        review=review, stage=stage, viewer=viewer, record_ids=record_ids, conflicts=resolver,
+        visibility=visibility,
+    )  # fmt: skip
 
 
-def _voters(review, stage, viewer, resolver) -> list[tuple[int, str]]:
+def _voters(review, stage, viewer, resolver, visibility) -> list[tuple[int, str]]:
     """(id, username) of every reviewer with a current vote at `stage` that viewer may see."""
     every_record = Record.objects.filter(review=review).values("pk")
-    votes = _visible(review, stage, viewer, resolver, every_record)
+    votes = _visible(review, stage, viewer, resolver, visibility, every_record)
     voters = votes.order_by().values_list("reviewer_id", "reviewer__username").distinct()
     return sorted(voters, key=lambda voter: (voter[1], voter[0]))
 
@@ -145,15 +149,10 @@ def _chunks(review: Review) -> Iterator[list[Record]]:
         last = chunk[-1].pk
 
 
-def _downstream_ok(record: Record, visibility) -> bool:
-    return visibility.title_abstract or record.batch.source.arm not in DATABASES_AND_REGISTERS
-
-
-def _facts(review, viewer, resolver, chunk):
+def _facts(review, viewer, resolver, visibility, chunk):
     """The chunk's current results {(record, stage): result} the viewer may see and visible
     votes {(record, stage): [votes in order]}."""
     ids = [record.pk for record in chunk]
-    visibility = results_visibility(viewer, review)
     by_id = {record.pk: record for record in chunk}
     results = {
         (r.record_id, r.stage): r
@@ -161,11 +160,15 @@ def _facts(review, viewer, resolver, chunk):
             review=review, record_id__in=ids, superseded_at__isnull=True
         ).select_related("reason", "decided_by")
         if visibility.stage(r.stage)
-        and (r.stage == Stage.TITLE_ABSTRACT or _downstream_ok(by_id[r.record_id], visibility))
+        and (
+            r.stage == Stage.TITLE_ABSTRACT
+            or visibility.downstream(by_id[r.record_id].batch.source.arm)
+        )
     }
     votes: dict[tuple[int, str], list] = {}
     for stage in Stage.values:
-        for vote in _visible(review, stage, viewer, resolver, ids).order_by("created_at", "pk"):
+        visible = _visible(review, stage, viewer, resolver, visibility, ids)
+        for vote in visible.order_by("created_at", "pk"):
             votes.setdefault((vote.record_id, stage), []).append(vote)
     return results, votes
 
@@ -216,12 +219,11 @@ def _retrieval_cells(record: Record) -> list:
     ]
 
 
-def _wide_rows(review, viewer, resolver, reviewers) -> Iterator[list]:
-    visibility = results_visibility(viewer, review)
+def _wide_rows(review, viewer, resolver, visibility, reviewers) -> Iterator[list]:
     for chunk in _chunks(review):
-        results, votes = _facts(review, viewer, resolver, chunk)
+        results, votes = _facts(review, viewer, resolver, visibility, chunk)
         for record in chunk:
-            downstream = _downstream_ok(record, visibility)
+            downstream = visibility.downstream(record.batch.source.arm)
             row = _record_cells(record)
             for stage in Stage.values:
                 row += _result_cells(results.get((record.pk, stage)))
@@ -243,9 +245,9 @@ def _wide_rows(review, viewer, resolver, reviewers) -> Iterator[list]:
             yield row
 
 
-def _long_rows(review, viewer, resolver) -> Iterator[list]:
+def _long_rows(review, viewer, resolver, visibility) -> Iterator[list]:
     for chunk in _chunks(review):
-        results, votes = _facts(review, viewer, resolver, chunk)
+        results, votes = _facts(review, viewer, resolver, visibility, chunk)
         for record in chunk:
             for stage in Stage.values:
                 result = results.get((record.pk, stage))

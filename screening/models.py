@@ -328,7 +328,23 @@ class CalibrationEvent(models.Model):
         return f"{self.action} calibration {self.round_id} by {self.user_id}"
 
 
-class Prioritisation(models.Model):
+class TrainingState(models.Model):
+    """When a ranking was last trained, on what, and whether a retrain is queued (claimed in
+    `training_requested_at` so it is never queued twice): the shared ranking's and each
+    reviewer's own."""
+
+    decisions_at_training = models.PositiveIntegerField(default=0)
+    labels_at_training = models.PositiveIntegerField(default=0)
+    trained = models.BooleanField(default=False, help_text="A model ranked (not random order).")
+    trained_at = models.DateTimeField(null=True, blank=True)
+    train_seconds = models.FloatField(null=True, blank=True)
+    training_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Prioritisation(TrainingState):
     """How a review's title/abstract queue is ordered (active learning) and its stopping rule
     (`screening/prioritisation.py`, `docs/ranking.md`). One row per review, made on first use.
 
@@ -351,12 +367,6 @@ class Prioritisation(models.Model):
     seed = models.BigIntegerField(default=0, help_text="Seed of the order before training.")
     recall_target = models.FloatField(default=0.95)
     confidence = models.FloatField(default=0.95)
-    decisions_at_training = models.PositiveIntegerField(default=0)
-    labels_at_training = models.PositiveIntegerField(default=0)
-    trained = models.BooleanField(default=False, help_text="A model ranked (not random order).")
-    trained_at = models.DateTimeField(null=True, blank=True)
-    train_seconds = models.FloatField(null=True, blank=True)
-    training_requested_at = models.DateTimeField(null=True, blank=True)
     sampling_started_at = models.DateTimeField(null=True, blank=True)
     sampling_started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -526,7 +536,7 @@ class StageEvent(models.Model):
         return f"{self.action} at {self.stage} of review {self.review_id}"
 
 
-class ReviewerRanking(models.Model):
+class ReviewerRanking(TrainingState):
     """One reviewer's own ranking of the title/abstract queue, used while the stage is blind
     (dual mode): trained on the labels that reviewer may see (their own votes, plus settled
     results for a lead or resolver), never on another reviewer's open vote. Its order is stored
@@ -536,12 +546,6 @@ class ReviewerRanking(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
-    decisions_at_training = models.PositiveIntegerField(default=0)
-    labels_at_training = models.PositiveIntegerField(default=0)
-    trained = models.BooleanField(default=False)
-    trained_at = models.DateTimeField(null=True, blank=True)
-    train_seconds = models.FloatField(null=True, blank=True)
-    training_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -167,6 +167,12 @@ def _decision_count(review: Review) -> int:
     return ScreeningDecision.objects.filter(review=review, stage=TA).count()
 
 
+def _best_first(scores: np.ndarray, candidates: list[bool]) -> np.ndarray:
+    """Indices of the candidate records, highest score first (ties: import order)."""
+    indices = np.nonzero(np.array(candidates, dtype=bool))[0]
+    return indices[np.argsort(-scores[indices], kind="stable")]
+
+
 def _texts(rows) -> list[str]:
     return [
         record_text(title, abstract, " ".join(keywords) if isinstance(keywords, list) else "")
@@ -205,9 +211,7 @@ def ranking_train(review: Review) -> Prioritisation:
         # Every record not settled gets a place, those with an open vote too: in dual mode the
         # second reviewer meets them in the model's order (an open vote trains the model but
         # does not take its record out of the queue).
-        unsettled = np.array([pk not in settled for pk in pks], dtype=bool)
-        candidates = np.nonzero(unsettled)[0]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        order = _best_first(scores, [pk not in settled for pk in pks])
         ranks = [
             RecordRank(
                 record_id=pks[index],
@@ -335,9 +339,7 @@ def personal_ranking_for_queue(
     settings = settings or Prioritisation.objects.filter(review=review).first()
     if not _queue_follows_ranking(settings):
         return None
-    return ReviewerRanking.objects.filter(
-        review=review, reviewer=reviewer, trained_at__isnull=False
-    ).first()
+    return personal_ranking_status(review, reviewer)
 
 
 def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
@@ -370,12 +372,8 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
         ranker = cached.fit_labels(known)
         trained = ranker.trained
         scores = ranker.scores if ranker.scores is not None else np.zeros(len(pks))
-        open_ = np.array(
-            [label is None and pk not in full for pk, label in zip(pks, known, strict=True)],
-            dtype=bool,
-        )
-        candidates = np.nonzero(open_)[0]
-        order = candidates[np.argsort(-scores[candidates], kind="stable")][:PERSONAL_RANKS]
+        open_ = [label is None and pk not in full for pk, label in zip(pks, known, strict=True)]
+        order = _best_first(scores, open_)[:PERSONAL_RANKS]
         ranks = [
             ReviewerRank(
                 ranking=ranking,
@@ -399,8 +397,8 @@ def personal_ranking_train(review: Review, reviewer) -> ReviewerRanking:
     return ranking
 
 
-def _personal_due(review: Review, ranking: ReviewerRanking) -> bool:
-    new = _own_decisions(review, ranking.reviewer) - ranking.decisions_at_training
+def _personal_due(review: Review, reviewer, ranking: ReviewerRanking) -> bool:
+    new = _own_decisions(review, reviewer) - ranking.decisions_at_training
     lag = min(MAX_LAG, retrain_lag(ranking.labels_at_training))
     return ranking.trained_at is None or new >= lag
 
@@ -410,7 +408,7 @@ def _queue_personal_retrain(review: Review, reviewer) -> bool:
     requested = ranking.training_requested_at
     if requested is not None and requested >= timezone.now() - STALE_REQUEST:
         return False  # one is queued already (it will see this decision too)
-    if not _personal_due(review, ranking):
+    if not _personal_due(review, reviewer, ranking):
         return False
     if not _claim_retrain(ReviewerRanking.objects.filter(pk=ranking.pk)):
         return False

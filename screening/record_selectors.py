@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from review.access import ResultsVisibility, results_visibility
-from review.models import DATABASES_AND_REGISTERS, DedupEvent, Record, Review
+from review.models import DedupEvent, Record, Review
 from screening.models import (
     Reopening,
     Retrieval,
@@ -29,7 +28,7 @@ from screening.models import (
     StageResult,
 )
 from screening.prisma import VARIABLES, PrismaCounts, records_behind
-from screening.services import visible_decisions
+from screening.services import count_per_record, visible_decisions
 
 VOTE_ACTIONS = (ScreeningAction.DECIDE, ScreeningAction.CHANGE, ScreeningAction.UNDO)
 
@@ -270,16 +269,11 @@ def _my_vote(stage: str, viewer):
 
 
 def _vote_count(stage: str):
-    counted = (
+    return count_per_record(
         ScreeningDecision.objects.filter(
             record=OuterRef("pk"), stage=stage, superseded_at__isnull=True
         )
-        .order_by()
-        .values("record")
-        .annotate(n=Count("pk"))
-        .values("n")
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def record_list(
@@ -380,8 +374,7 @@ def _event_visible(event, viewer, stage_ok: dict[str, bool], downstream_ok: bool
 def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) -> RecordView:
     """Everything the record page shows, with the blind rule applied for `viewer`."""
     visibility = results_visibility(viewer, review)
-    dbr = record.batch.source.arm in DATABASES_AND_REGISTERS
-    downstream_ok = visibility.title_abstract or not dbr
+    downstream_ok = visibility.downstream(record.batch.source.arm)
     stage_ok = {
         Stage.TITLE_ABSTRACT: visibility.title_abstract,
         Stage.FULL_TEXT: visibility.full_text and downstream_ok,
@@ -409,7 +402,7 @@ def record_view(review: Review, record: Record, viewer, *, can_resolve: bool) ->
         visible = list(
             visible_decisions(
                 review=review, stage=stage, viewer=viewer, record_ids=[record.pk],
-                conflicts=can_resolve,
+                conflicts=can_resolve, visibility=visibility,
             ).order_by("created_at", "pk")
         )  # fmt: skip
         total = counts.get(stage, 0)

@@ -44,19 +44,17 @@ def screening_progress(review: Review, reviewer, stage: str) -> Progress:
     current = {"review": review, "stage": stage, "superseded_at__isnull": True}
     total = eligible_records(review, stage, viewer=reviewer).count()
     mine = min(total, ScreeningDecision.objects.filter(reviewer=reviewer, **current).count())
-    if results_visibility(reviewer, review).stage(stage):
-        settled = StageResult.objects.filter(**current)
-        downstream = downstream_visible(review, reviewer) if stage == "full_text" else None
-        if downstream:
-            settled = settled.filter(record__in=Record.objects.filter(downstream).values("pk"))
+    visibility = results_visibility(reviewer, review)
+    votes = ScreeningDecision.objects.filter(**current)
+    settled = StageResult.objects.filter(**current)
+    downstream = downstream_visible(review, reviewer, visibility) if stage == "full_text" else None
+    if downstream:  # full text, while title/abstract is blind: other-methods records only
+        visible = Record.objects.filter(downstream).values("pk")
+        votes, settled = votes.filter(record__in=visible), settled.filter(record__in=visible)
+    if visibility.stage(stage):
         return Progress(total=total, mine=mine, settled=min(total, settled.count()))
     # Blind: how far the team is, from whether records have their two votes, never what the
     # votes are (each record has at most two current votes in dual mode).
-    votes = ScreeningDecision.objects.filter(**current)
-    if stage == "full_text":
-        votes = votes.filter(
-            record__in=Record.objects.filter(downstream_visible(review, reviewer)).values("pk")
-        )
     counted = votes.aggregate(n=Count("pk"), records=Count("record", distinct=True))
     return Progress(
         total=total, mine=mine, blind=True, done=min(total, counted["n"] - counted["records"])

@@ -93,11 +93,12 @@ def _dbr(review: Review) -> Q:
     )
 
 
-def downstream_visible(review: Review, viewer) -> Q:
+def downstream_visible(review: Review, viewer, visibility=None) -> Q:
     """The records whose later stages (retrieval, full text, study) `viewer` may see: all when
     they may see title/abstract results, else only other-methods records (which skip that
-    stage), since a database record at full text was included at title/abstract."""
-    if viewer is None or results_visibility(viewer, review).title_abstract:
+    stage), since a database record at full text was included at title/abstract.
+    `visibility`: the viewer's `results_visibility` when the caller has it already."""
+    if viewer is None or (visibility or results_visibility(viewer, review)).title_abstract:
         return Q()
     return ~_dbr(review)
 
@@ -152,7 +153,7 @@ def places(review: Review, stage: str) -> int:
     return 2 if mode == ScreeningMode.DUAL else 1
 
 
-def _count(queryset) -> Coalesce:
+def count_per_record(queryset) -> Coalesce:
     """A per-record count subquery (stops at the first open record when the queue is walked in
     order), never a GROUP BY over the review."""
     counted = queryset.order_by().values("record").annotate(n=Count("pk")).values("n")
@@ -187,8 +188,8 @@ def open_for(*, review: Review, reviewer, stage: str, now=None, calibrating=None
         .exclude(Exists(reopened))
         .exclude(Exists(leases.filter(reviewer=reviewer, skipped=True)))
         .alias(
-            taken=_count(current)
-            + _count(leases.filter(skipped=False).exclude(reviewer=reviewer))
+            taken=count_per_record(current)
+            + count_per_record(leases.filter(skipped=False).exclude(reviewer=reviewer))
         )
         .filter(taken__lt=places(review, stage))
     )
@@ -228,16 +229,13 @@ class Card:
     lease: ScreeningLease
 
 
-def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> ScreeningLease:
-    """Hold `record` for `reviewer` (their one card at the stage), renewing their lease on it;
-    their other card at the stage, and their skips that have expired, are let go."""
-    mine = ScreeningLease.objects.filter(review=review, stage=stage, reviewer=reviewer)
-    mine.filter(Q(skipped=False) | Q(expires_at__lte=now)).exclude(record=record).delete()
+def _lease_write(*, review: Review, record: Record, reviewer, stage: str, now, skipped: bool):
+    """Insert or renew the reviewer's lease on the record, in one statement (INSERT … ON
+    CONFLICT DO UPDATE on both databases): held on their card, or `skipped`."""
     lease = ScreeningLease(
         review=review, record=record, stage=stage, reviewer=reviewer, served_at=now,
-        expires_at=now + lease_duration(), skipped=False,
+        expires_at=now + lease_duration(), skipped=skipped,
     )  # fmt: skip
-    # One statement, insert or renew (INSERT … ON CONFLICT DO UPDATE on both databases).
     ScreeningLease.objects.bulk_create(
         [lease],
         update_conflicts=True,
@@ -245,8 +243,17 @@ def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> Scre
         update_fields=["served_at", "expires_at", "skipped"],
     )
     if lease.pk is None:  # a database that does not return the id of an upsert
-        lease = mine.get(record=record)
+        lease = ScreeningLease.objects.get(record=record, stage=stage, reviewer=reviewer)
     return lease
+
+
+def _claim(*, review: Review, record: Record, reviewer, stage: str, now) -> ScreeningLease:
+    """Hold `record` for `reviewer` (their one card at the stage), renewing their lease on it;
+    their other card at the stage, and their skips that have expired, are let go."""
+    mine = ScreeningLease.objects.filter(review=review, stage=stage, reviewer=reviewer)
+    mine.filter(Q(skipped=False) | Q(expires_at__lte=now)).exclude(record=record).delete()
+    return _lease_write(review=review, record=record, reviewer=reviewer, stage=stage, now=now,
+                        skipped=False)  # fmt: skip
 
 
 def next_card(*, review: Review, reviewer, stage: str) -> Card | None:
@@ -315,20 +322,11 @@ def next_record(*, review: Review, reviewer, stage: str) -> Record | None:
     return card.record if card else None
 
 
-@transaction.atomic
 def card_skip(*, review: Review, record: Record, reviewer, stage: str) -> None:
     """Put the card back: its place is free for another reviewer, and the record is not served
     to this reviewer again until the lease would have expired."""
-    now = timezone.now()
-    ScreeningLease.objects.update_or_create(
-        record=record,
-        stage=stage,
-        reviewer=reviewer,
-        defaults={
-            "review": review, "served_at": now, "expires_at": now + lease_duration(),
-            "skipped": True,
-        },
-    )  # fmt: skip
+    _lease_write(review=review, record=record, reviewer=reviewer, stage=stage,
+                 now=timezone.now(), skipped=True)  # fmt: skip
 
 
 def _after_ta_change(review: Review, stage: str, user=None) -> None:
@@ -364,20 +362,10 @@ def _check_reason(review: Review, stage: str, verdict: str, reason):
 
 def _moved_on(record: Record, stage: str) -> str | None:
     """What a later stage did with the record, if anything (a single-mode vote can no longer be
-    changed by its reviewer then)."""
-    if stage == Stage.TITLE_ABSTRACT:
-        if Retrieval.objects.filter(record=record).exists():
-            return "its full text has been sought"
-        if ScreeningDecision.objects.filter(
-            record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
-        ).exists():
-            return "it is being assessed at full text"
-        return None
-    from analysis.models import StudyReport
-
-    if StudyReport.objects.filter(record=record).exists():
-        return "it is linked to a study"
-    return None
+    changed by its reviewer then): its full text sought, or what `stage_reopen` would withdraw."""
+    if stage == Stage.TITLE_ABSTRACT and Retrieval.objects.filter(record=record).exists():
+        return "its full text has been sought"
+    return _describe(_downstream_facts(record, stage)) or None
 
 
 def _change_refused(review, record, stage, mine, current, result) -> str | None:
@@ -604,7 +592,7 @@ def conflicts(review: Review, stage: str):
     reopened = Reopening.objects.filter(record=OuterRef("pk"), stage=stage, closed_at__isnull=True)
     return (
         Record.objects.filter(review=review)
-        .alias(votes=_count(votes))
+        .alias(votes=count_per_record(votes))
         .filter(Q(votes__gte=2) | Exists(reopened))
         .exclude(Exists(settled))
         .order_by("pk")
@@ -769,9 +757,9 @@ def _withdraw_downstream(review, record, stage, lead, now) -> None:
     from analysis.models import StudyReport
 
     if stage == Stage.TITLE_ABSTRACT:
-        for vote in ScreeningDecision.objects.select_for_update().filter(
+        for vote in ScreeningDecision.objects.select_for_update(of=("self",)).filter(
             record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
-        ):
+        ).select_related("reviewer"):
             vote.superseded_at = now
             vote.save(update_fields=["superseded_at"])
             _log(record, Stage.FULL_TEXT, ScreeningAction.WITHDRAW, lead, verdict=vote.verdict,
@@ -827,7 +815,9 @@ def stage_blinding_logged(*, review: Review, stage: str, blind: bool, user) -> N
         ranking_after_import(review)
 
 
-def visible_decisions(*, review: Review, stage: str, viewer, record_ids, conflicts=False):
+def visible_decisions(
+    *, review: Review, stage: str, viewer, record_ids, conflicts=False, visibility=None
+):
     """The current votes `viewer` may see at `stage`.
 
     A stage that is not blind shows every vote (of records whose stage the viewer may see at
@@ -835,20 +825,22 @@ def visible_decisions(*, review: Review, stage: str, viewer, record_ids, conflic
     votes; a lead or a resolver, who see the stage's results (`review.access`), also sees both
     votes of a settled record, and with `conflicts=True` both votes of a record in conflict (a
     resolver who is not a lead, never in a conflict they voted in). Anyone else sees nobody
-    else's vote there until a lead lifts the blinding, settled or not.
+    else's vote there until a lead lifts the blinding, settled or not. `visibility`: the
+    viewer's `results_visibility`, when the caller has it already (an export, chunk by chunk).
     """
+    visibility = visibility or results_visibility(viewer, review)
     votes = ScreeningDecision.objects.filter(
         review=review, stage=stage, record_id__in=record_ids, superseded_at__isnull=True
     ).select_related("reviewer", "reason")
     mine = Q(reviewer=viewer)
     if stage == Stage.FULL_TEXT:
-        downstream = downstream_visible(review, viewer)
+        downstream = downstream_visible(review, viewer, visibility)
         if downstream:
             record_ids = Record.objects.filter(review=review).filter(downstream).values("pk")
             votes = votes.filter(mine | Q(record_id__in=record_ids))
     if not stage_is_blind(review, stage):
         return votes
-    if not results_visibility(viewer, review).stage(stage):
+    if not visibility.stage(stage):
         return votes.filter(mine)
     settled = StageResult.objects.filter(
         record=OuterRef("record"), stage=stage, superseded_at__isnull=True

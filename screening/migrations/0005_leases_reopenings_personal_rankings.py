@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('decisions_at_training', models.PositiveIntegerField(default=0)),
                 ('labels_at_training', models.PositiveIntegerField(default=0)),
-                ('trained', models.BooleanField(default=False)),
+                ('trained', models.BooleanField(default=False, help_text='A model ranked (not random order).')),
                 ('trained_at', models.DateTimeField(blank=True, null=True)),
                 ('train_seconds', models.FloatField(blank=True, null=True)),
                 ('training_requested_at', models.DateTimeField(blank=True, null=True)),
