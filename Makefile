@@ -3,7 +3,7 @@
 
 VENV    := .venv
 PY      := $(VENV)/bin/python
-PIP     := $(PY) -m pip --disable-pip-version-check -q
+INSTALL := scripts/install-requirements $(PY)
 HOST    ?= 127.0.0.1
 PORT    ?= 8000
 
@@ -23,19 +23,22 @@ $(VENV)/.python-ok:
 
 deps: $(VENV)/.deps
 $(VENV)/.deps: $(VENV)/.python-ok requirements.txt
-	$(PIP) install -r requirements.txt
+	@echo "==> Installing the Python packages into $(VENV)/ (first run only: seconds with uv, a minute with pip)"
+	@$(INSTALL) requirements.txt
 	@touch $@
 
 dev-deps: $(VENV)/.dev-deps
 $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
-	$(PIP) install -r requirements-dev.txt
+	@$(INSTALL) requirements-dev.txt
 	@touch $@
 
 ## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on),
 ## with the background worker that runs large imports beside it.
 run: deps
-	DEBUG=true $(PY) manage.py migrate --no-input
-	DEBUG=true $(PY) manage.py load_demo
+	@echo "==> Creating or updating the SQLite database (db.sqlite3)"
+	@DEBUG=true $(PY) manage.py migrate --no-input
+	@echo "==> Loading the demo reviews and their accounts"
+	@DEBUG=true $(PY) manage.py load_demo
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
 	@echo ""
@@ -49,7 +52,7 @@ test: dev-deps
 
 bench-deps: $(VENV)/.bench-deps
 $(VENV)/.bench-deps: $(VENV)/.dev-deps requirements-bench.txt
-	$(PIP) install -r requirements-bench.txt
+	@$(INSTALL) requirements-bench.txt
 	@touch $@
 
 ## Run the benchmarks in bench/ and print their tables (BENCH="name ..." picks some).
