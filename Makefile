@@ -35,10 +35,8 @@ $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
 ## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on),
 ## with the background worker that runs large imports beside it.
 run: deps
-	@echo "==> Creating or updating the SQLite database (db.sqlite3)"
-	@DEBUG=true $(PY) manage.py migrate --no-input
-	@echo "==> Loading the demo reviews and their accounts"
-	@DEBUG=true $(PY) manage.py load_demo
+	@echo "==> Creating or updating the SQLite database (db.sqlite3), then loading the demo reviews"
+	@DEBUG=true $(PY) manage.py load_demo --migrate
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
 	@echo ""

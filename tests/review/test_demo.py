@@ -141,3 +141,13 @@ def test_every_demo_page_has_work_left(settings, client):
     assert sum(not hasattr(r, "retrieval") for r in retrieval.context["records"]) == 3
     inclusion = client.get(reverse("screening:inclusion", args=["demo"]))
     assert sum(not hasattr(r, "study_report") for r in inclusion.context["reports"]) == 2
+
+
+@pytest.mark.django_db
+def test_load_demo_migrates_first_in_the_same_process_when_asked(settings, capsys):
+    """`make run` runs `load_demo --migrate`: one interpreter start instead of two."""
+    settings.DEBUG = True
+    call_command("load_demo", "--migrate")
+    out = capsys.readouterr().out
+    assert "No migrations to apply" in out or "Applying" in out
+    assert "username lead" in out

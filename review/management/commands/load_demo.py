@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from analysis.demo import bcg_demo_load
@@ -19,6 +20,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Load the demo even though DEBUG is off (its passwords are public).",
         )
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Apply the database migrations first, in the same process (what `make run` does: "
+            "one start-up instead of two).",
+        )
 
     def handle(self, **options):
         if not settings.DEBUG and not options["allow_production"]:
@@ -26,6 +33,8 @@ class Command(BaseCommand):
                 "DEBUG is off: the demo users have published passwords. "
                 "Pass --allow-production if you really want them on this site."
             )
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
         result = demo_load()
         verb = "Created" if result.created else "Updated"
         self.stdout.write(
