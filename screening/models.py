@@ -191,6 +191,17 @@ class Retrieval(models.Model):
     def __str__(self) -> str:
         return f"record {self.record_id}: {self.status}"
 
+    @property
+    def has_pdf(self) -> bool:
+        """A PDF is attached (uploads are checked to be PDFs; the file view checks again)."""
+        return bool(self.file) and self.file.name.lower().endswith(".pdf")
+
+    @property
+    def web_url(self) -> str:
+        """The saved URL if it is a web address (http or https), else "": a link never runs
+        a `javascript:` or `data:` URL saved before URLs were checked."""
+        return self.url if self.url.lower().startswith(("http://", "https://")) else ""
+
 
 class ScreeningAction(models.TextChoices):
     DECIDE = "decide", "Decided"
