@@ -109,8 +109,8 @@ def test_the_matcher_imports_no_django():
 
 def test_a_title_close_to_two_records_is_ambiguous_and_unmatched():
     twins = [
-        Candidate(id=1, doi="", title="Aspirin for the prevention of stroke: protocol"),
-        Candidate(id=2, doi="", title="Aspirin for the prevention of stroke: results"),
+        Candidate(id=1, doi="", title="Aspirin for the prevention of stroke (A)"),
+        Candidate(id=2, doi="", title="Aspirin for the prevention of stroke (B)"),
     ]
     match = one(PdfFile("x.pdf", "", {"Title": "Aspirin for the prevention of stroke"}), twins)
     assert match.record_id is None
