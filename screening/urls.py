@@ -93,6 +93,22 @@ urlpatterns = [
         fulltext_views.retrieval_file,
         name="retrieval-file",
     ),
+    path("reviews/<slug:slug>/retrieval/bulk/", fulltext_views.bulk_upload, name="bulk-upload"),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/",
+        fulltext_views.bulk_report,
+        name="bulk-report",
+    ),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/confirm/",
+        fulltext_views.bulk_confirm,
+        name="bulk-confirm",
+    ),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/discard/",
+        fulltext_views.bulk_discard,
+        name="bulk-discard",
+    ),
     path("reviews/<slug:slug>/agreement.csv", views.agreement_export, name="agreement-csv"),
     path("reviews/<slug:slug>/export/records.csv", views.records_export_csv, name="records-csv"),
     path("reviews/<slug:slug>/export/records.xlsx", views.records_export_xlsx, name="records-xlsx"),
