@@ -12,6 +12,9 @@ Environment variables (all optional unless DEBUG is off):
     DATABASE_URL          e.g. postgres://user@host:5432/name (default: sqlite:///<project>/db.sqlite3).
     IMPORT_MAX_UPLOAD_MB  the largest search export a user may upload, in MB (default 200).
     IMPORT_BACKGROUND_MB  exports larger than this are imported by the worker (default 2).
+    FULLTEXT_MAX_UPLOAD_MB  the largest full-text PDF a user may upload, in MB (default 50).
+    FULLTEXT_BULK_MAX_MB  the most a lead may upload at once as PDFs or a ZIP (uncompressed),
+                          in MB (default 500).
     EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
     CONN_MAX_AGE          seconds a web worker keeps its database connection between requests
                           (default 60; 0 closes it after every request).
@@ -167,6 +170,9 @@ IMPORT_MAX_UPLOAD_BYTES = IMPORT_MAX_UPLOAD_MB * 1024 * 1024
 # Files larger than this are imported by the background worker, with a progress bar.
 IMPORT_BACKGROUND_MB = env.float("IMPORT_BACKGROUND_MB", default=2.0)
 IMPORT_BACKGROUND_BYTES = int(IMPORT_BACKGROUND_MB * 1024 * 1024)
+# Full texts: each PDF, and a bulk upload of several PDFs or a ZIP (its uncompressed content).
+FULLTEXT_MAX_UPLOAD_MB = env.int("FULLTEXT_MAX_UPLOAD_MB", default=50)
+FULLTEXT_BULK_MAX_MB = env.int("FULLTEXT_BULK_MAX_MB", default=500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
 

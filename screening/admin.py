@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.db.models import Q
 
 from screening.models import (
+    BulkUpload,
+    BulkUploadFile,
     CalibrationEvent,
     CalibrationRound,
     CalibrationSample,
@@ -196,3 +198,17 @@ class ReviewerRankAdmin(ReadOnlyAdmin):
                 ranking__review__title_abstract_blind=True,
             )
         )
+
+
+@admin.register(BulkUpload)
+class BulkUploadAdmin(ReadOnlyAdmin):
+    list_display = ["review", "created_by", "status", "attached", "created_at", "finished_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["review", "created_by", "finished_by"]
+
+
+@admin.register(BulkUploadFile)
+class BulkUploadFileAdmin(ReadOnlyAdmin):
+    list_display = ["filename", "upload", "record", "method", "score", "duplicate"]
+    list_filter = ["method", "duplicate"]
+    raw_id_fields = ["upload", "record"]

@@ -191,6 +191,17 @@ class Retrieval(models.Model):
     def __str__(self) -> str:
         return f"record {self.record_id}: {self.status}"
 
+    @property
+    def has_pdf(self) -> bool:
+        """A PDF is attached (uploads are checked to be PDFs; the file view checks again)."""
+        return bool(self.file) and self.file.name.lower().endswith(".pdf")
+
+    @property
+    def web_url(self) -> str:
+        """The saved URL if it is a web address (http or https), else "": a link never runs
+        a `javascript:` or `data:` URL saved before URLs were checked."""
+        return self.url if self.url.lower().startswith(("http://", "https://")) else ""
+
 
 class ScreeningAction(models.TextChoices):
     DECIDE = "decide", "Decided"
@@ -571,3 +582,66 @@ class ReviewerRank(models.Model):
 
     def __str__(self) -> str:
         return f"record {self.record_id} at {self.position} for ranking {self.ranking_id}"
+
+
+class BulkUploadStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the lead's confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    DISCARDED = "discarded", "Discarded"
+
+
+class BulkUpload(models.Model):
+    """A lead's upload of several full texts at once (PDFs or a ZIP of PDFs), matched to the
+    records sought for retrieval (`screening/fulltext_match.py`). Its files wait in a private
+    folder under MEDIA_ROOT (no URL serves it) until the lead confirms the match report, which
+    attaches them to their records, or discards it; either way the waiting copies are deleted."""
+
+    review = models.ForeignKey("review.Review", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=BulkUploadStatus.choices, default=BulkUploadStatus.OPEN
+    )
+    finished_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attached = models.PositiveIntegerField(default=0, help_text="Files attached on confirmation.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=BulkUploadStatus.values), name="bulk_upload_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"bulk upload {self.pk} of review {self.review_id} ({self.status})"
+
+
+class BulkUploadFile(models.Model):
+    """One file of a bulk upload: refused (`problem`), or a PDF with its match (`record`,
+    `method`, `score`; no record: unmatched; `duplicate`: another file matched that record)."""
+
+    upload = models.ForeignKey(BulkUpload, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveIntegerField()
+    filename = models.CharField(max_length=255, help_text="As uploaded (a ZIP entry's name).")
+    file = models.FileField(upload_to="fulltext-bulk/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    problem = models.TextField(blank=True, help_text="Why the file was refused.")
+    record = models.ForeignKey(
+        "review.Record", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(max_length=10, blank=True)
+    score = models.FloatField(default=0)
+    duplicate = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} of bulk upload {self.upload_id}"

@@ -31,6 +31,7 @@ from datetime import timedelta
 import rules
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -46,6 +47,7 @@ from review.models import (
     ScreeningMode,
 )
 from review.rules import role_of
+from screening.fulltext_pdf import HEAD_BYTES, pdf_problem
 from screening.models import (
     CalibrationRound,
     CalibrationSample,
@@ -872,6 +874,38 @@ def sought_records(review: Review, viewer=None):
     return records.filter(~dbr | Exists(passed)).filter(downstream_visible(review, viewer))
 
 
+def fulltext_max_bytes() -> int:
+    return settings.FULLTEXT_MAX_UPLOAD_MB * 1024 * 1024
+
+
+def fulltext_file_check(file) -> None:
+    """Refuse an uploaded full text that is empty, too large or not a PDF, naming the file."""
+    file.seek(0)
+    head = file.read(HEAD_BYTES)
+    file.seek(0)
+    problem = pdf_problem(file.name, head, file.size, fulltext_max_bytes())
+    if problem:
+        raise ValidationError(problem)
+
+
+_WEB_URL = URLValidator(schemes=["http", "https"])
+
+
+def fulltext_url_check(url: str) -> str:
+    """The full text's URL, stripped, if it is a web address (http or https): never a
+    `javascript:` or `data:` URL that a click on the link would run."""
+    url = url.strip()
+    try:
+        _WEB_URL(url)
+    except ValidationError:
+        shown = url if len(url) <= 60 else url[:57] + "…"
+        raise ValidationError(
+            f"The full text’s URL must be a web address starting with http:// or https:// "
+            f"(not “{shown}”)."
+        ) from None
+    return url
+
+
 @transaction.atomic
 def retrieval_set(
     *, review: Review, record: Record, user, status: str, file=None, url: str = "", reason=""
@@ -879,6 +913,11 @@ def retrieval_set(
     """Record that a report's full text was retrieved (a PDF or a URL) or could not be."""
     if not sought_records(review, viewer=user).filter(pk=record.pk).exists():
         raise ValidationError(f"Record {record.pk} is not sought for retrieval.")
+    if status == RetrievalStatus.RETRIEVED:
+        if file is not None:
+            fulltext_file_check(file)
+        if url.strip():
+            url = fulltext_url_check(url)
     if status == RetrievalStatus.RETRIEVED and not (file or url.strip()):
         raise ValidationError("Attach the PDF or give its URL.")
     if status == RetrievalStatus.NOT_RETRIEVED:

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from screening import calibration_views, prioritisation_views, record_views, views
+from screening import (
+    calibration_views,
+    fulltext_views,
+    prioritisation_views,
+    record_views,
+    views,
+)
 
 app_name = "screening"
 
@@ -81,6 +87,27 @@ urlpatterns = [
         "reviews/<slug:slug>/retrieval/<int:record_id>/",
         views.retrieval_save,
         name="retrieval-save",
+    ),
+    path(
+        "reviews/<slug:slug>/retrieval/<int:record_id>/file/",
+        fulltext_views.retrieval_file,
+        name="retrieval-file",
+    ),
+    path("reviews/<slug:slug>/retrieval/bulk/", fulltext_views.bulk_upload, name="bulk-upload"),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/",
+        fulltext_views.bulk_report,
+        name="bulk-report",
+    ),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/confirm/",
+        fulltext_views.bulk_confirm,
+        name="bulk-confirm",
+    ),
+    path(
+        "reviews/<slug:slug>/retrieval/bulk/<int:upload_id>/discard/",
+        fulltext_views.bulk_discard,
+        name="bulk-discard",
     ),
     path("reviews/<slug:slug>/agreement.csv", views.agreement_export, name="agreement-csv"),
     path("reviews/<slug:slug>/export/records.csv", views.records_export_csv, name="records-csv"),

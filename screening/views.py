@@ -17,7 +17,14 @@ from django.views.decorators.http import require_POST
 from review.access import abilities, review_for_user
 from screening import calibration, exports, prioritisation, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
-from screening.models import ExportJob, ExportStatus, Prioritisation, RecordRank, Stage
+from screening.models import (
+    ExportJob,
+    ExportStatus,
+    Prioritisation,
+    RecordRank,
+    Retrieval,
+    Stage,
+)
 
 
 def _stage(stage: str) -> str:
@@ -51,8 +58,15 @@ def _card_context(request, review, stage, error=None, outcome=None):
         "last_refusal": last and services.undo_refusal(review, last),
         "calibration": calibration.round_for_reviewer(review, stage, request.user),
         "score": _visible_score(review, stage, record, request.user),
+        "retrieval": record and stage == Stage.FULL_TEXT and _retrieval(record),
         "error": error,
     }
+
+
+def _retrieval(record):
+    """The full text beside a full-text card (a record reaches the card only once retrieved,
+    and only for reviewers who may see its retrieval)."""
+    return Retrieval.objects.filter(record=record).first()
 
 
 def _visible_score(review, stage, record, user):
