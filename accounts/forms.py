@@ -26,6 +26,7 @@ class InvitedAccountForm(UserCreationForm):
     `instance=User(email=invitation.email)` so the password validators see it."""
 
     full_name = forms.CharField(label="Full name (optional)", max_length=300, required=False)
+    field_order = ["username", "full_name", "password1", "password2"]
 
     class Meta(UserCreationForm.Meta):
         fields = ("username",)

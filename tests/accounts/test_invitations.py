@@ -291,3 +291,40 @@ def test_adding_an_existing_user_still_works(client, review, lead):
     )
     assert response.status_code == 302
     assert Membership.objects.get(review=review, user__username="dee").role == "viewer"
+
+
+def test_the_team_page_lists_invitations_in_constant_queries(
+    client, review, lead, django_assert_max_num_queries
+):
+    from accounts import services
+
+    def invite_n(n):
+        for i in range(n):
+            services.invitation_create(
+                review=review,
+                email=f"p{Invitation.objects.count()}-{i}@example.org",
+                role="reviewer",
+                invited_by=factories.UserFactory(),
+                link_for=lambda token: token,
+            )
+
+    client.force_login(lead)
+    url = reverse("review:team", args=[review.slug])
+    invite_n(2)
+    client.get(url)  # warm the session
+    with django_assert_max_num_queries(12) as few:
+        client.get(url)
+    invite_n(8)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["invitations"]) == 10
+
+
+def test_the_new_account_form_asks_name_then_password(client, invite):
+    path = invite("ed@example.org")
+    assert list(client.get(path).context["form"].fields) == [
+        "username",
+        "full_name",
+        "password1",
+        "password2",
+    ]

@@ -63,3 +63,9 @@ def test_a_reset_for_an_unknown_email_reveals_nothing_and_sends_nothing(client):
     response = client.post(reverse("password_reset"), {"email": "ghost@example.org"})
     assert response.url == reverse("password_reset_done")
     assert mail.outbox == []
+
+
+def test_changing_a_password_needs_a_login(client):
+    factories.UserFactory()
+    response = client.get(reverse("password_change"))
+    assert response.url == reverse("login") + "?next=" + reverse("password_change")
