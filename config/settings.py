@@ -18,6 +18,14 @@ Environment variables (all optional unless DEBUG is off):
     EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
     CONN_MAX_AGE          seconds a web worker keeps its database connection between requests
                           (default 60; 0 closes it after every request).
+    EMAIL_URL             how e-mail is sent, e.g. smtp+tls://user:password@smtp.example.org:587;
+                          or EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+                          EMAIL_USE_TLS, EMAIL_USE_SSL. Without either, DEBUG prints e-mails to
+                          the console and production sends by SMTP to localhost:25.
+    DEFAULT_FROM_EMAIL    the sender of invitations and password resets.
+    INVITATION_DAYS       how long an invitation link stays valid, in days (default 14).
+    ALLOW_SIGNUP          "true" lets anyone create an account at /accounts/signup/ (default
+                          false: people join by invitation).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -61,6 +69,7 @@ INSTALLED_APPS = [
     "review",
     "screening",
     "analysis",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # While no account exists, the home and login pages lead to /setup/ (the first account).
+    "accounts.middleware.FirstRunMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -130,6 +141,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "review:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Invitations to a review's team, and open sign-up (off: people join by invitation).
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
+ALLOW_SIGNUP = env.bool("ALLOW_SIGNUP", default=False)
+
+# E-mail (invitations, password resets): SMTP from EMAIL_URL or EMAIL_HOST and friends; with
+# neither, the console in development (`make run` shows the links in its log).
+_SMTP = "django.core.mail.backends.smtp.EmailBackend"
+if DEBUG and "EMAIL_URL" not in env and "EMAIL_HOST" not in env:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    _url = env.email_url("EMAIL_URL") if "EMAIL_URL" in env else {}
+    MAILERS = {"default": {"BACKEND": _url.get("EMAIL_BACKEND", _SMTP)}}
+    if MAILERS["default"]["BACKEND"] == _SMTP:
+        MAILERS["default"]["OPTIONS"] = {
+            "host": _url.get("EMAIL_HOST") or env.str("EMAIL_HOST", default="localhost"),
+            "port": _url.get("EMAIL_PORT") or env.int("EMAIL_PORT", default=25),
+            "username": _url.get("EMAIL_HOST_USER") or env.str("EMAIL_HOST_USER", default=""),
+            "password": _url.get("EMAIL_HOST_PASSWORD")
+            or env.str("EMAIL_HOST_PASSWORD", default=""),
+            "use_tls": _url.get("EMAIL_USE_TLS") or env.bool("EMAIL_USE_TLS", default=False),
+            "use_ssl": _url.get("EMAIL_USE_SSL") or env.bool("EMAIL_USE_SSL", default=False),
+            # seconds: a mail server that does not answer never hangs a page for long
+            "timeout": env.int("EMAIL_TIMEOUT", default=10),
+        }
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Prisma Workbench <webmaster@localhost>")
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -124,6 +124,12 @@ def membership_add(*, review: Review, username: str, role: str) -> Membership:
     )
     if user is None:
         raise ValidationError(f'No user with the username or e-mail "{username}".')
+    return membership_create(review=review, user=user, role=role)
+
+
+@transaction.atomic
+def membership_create(*, review: Review, user, role: str) -> Membership:
+    """Make `user` a member of the review's team with `role` (an accepted invitation, say)."""
     if review.memberships.filter(user=user).exists():
         raise ValidationError(f"{user.username} is already in the team.")
     membership = Membership(review=review, user=user, role=role)

@@ -12,6 +12,12 @@ urlpatterns = [
     path("reviews/<slug:slug>/sources/new/", views.source_create, name="source-create"),
     path("reviews/<slug:slug>/team/", views.team, name="team"),
     path("reviews/<slug:slug>/team/add/", views.member_add, name="member-add"),
+    path("reviews/<slug:slug>/team/invite/", views.invite, name="invite"),
+    path(
+        "reviews/<slug:slug>/team/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation-revoke",
+    ),
     path("reviews/<slug:slug>/team/<int:member_id>/role/", views.member_role, name="member-role"),
     path(
         "reviews/<slug:slug>/team/<int:member_id>/resolver/",

@@ -2,11 +2,16 @@
 
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import services as accounts_services
+from accounts.forms import InvitationForm
+from accounts.selectors import invitations_open
 from review import selectors, services
 from review.access import abilities, review_for_user
 from review.forms import MemberAddForm, MemberRoleForm, ReviewForm, SourceForm
@@ -88,7 +93,7 @@ def source_create(request, slug):
 
 def team(request, slug):
     review = review_for_user(request.user, slug)
-    return _render_team(request, review, MemberAddForm())
+    return _render_team(request, review)
 
 
 @require_POST
@@ -103,7 +108,52 @@ def member_add(request, slug):
         else:
             messages.success(request, f"{membership.user.username} joined as {membership.role}.")
             return redirect("review:team", slug=review.slug)
-    return _render_team(request, review, form, status=400)
+    return _render_team(request, review, form=form, status=400)
+
+
+@require_POST
+def invite(request, slug):
+    """Invite someone by e-mail; the link is shown to the lead once, here, and never again."""
+    review = review_for_user(request.user, slug, need="manage")
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            result = accounts_services.invitation_create(
+                review=review,
+                invited_by=request.user,
+                link_for=lambda token: request.build_absolute_uri(
+                    reverse("accounts:invitation", args=[token])
+                ),
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error("email", error)
+        else:
+            email = result.invitation.email
+            if result.sent:
+                messages.success(
+                    request,
+                    f"Invitation sent to {email}. Its link, shown only this once, in case the "
+                    f"e-mail goes astray: {result.link}",
+                )
+            else:
+                messages.warning(
+                    request,
+                    f"The invitation to {email} is ready but the e-mail could not be sent "
+                    f"({result.error}). Copy this link and send it yourself; it is shown only "
+                    f"this once: {result.link}",
+                )
+            return redirect("review:team", slug=review.slug)
+    return _render_team(request, review, invite_form=form, status=400)
+
+
+@require_POST
+def invitation_revoke(request, slug, invitation_id):
+    review = review_for_user(request.user, slug, need="manage")
+    invitation = get_object_or_404(review.invitations, pk=invitation_id)
+    accounts_services.invitation_revoke(invitation=invitation)
+    messages.success(request, f"Invitation to {invitation.email} revoked.")
+    return redirect("review:team", slug=review.slug)
 
 
 @require_POST
@@ -175,12 +225,16 @@ def member_remove(request, slug, member_id):
     return redirect("review:team", slug=review.slug)
 
 
-def _render_team(request, review, form, status=200):
+def _render_team(request, review, form=None, invite_form=None, status=200):
+    can = abilities(request.user, review)
     context = {
         "review": review,
-        "can": abilities(request.user, review),
+        "can": can,
         "members": review.memberships.select_related("user").order_by("user__username"),
-        "form": form,
+        "form": form or MemberAddForm(),
+        "invite_form": invite_form or InvitationForm(),
+        "invitations": invitations_open(review) if can.can_manage else [],
+        "invitation_days": settings.INVITATION_DAYS,
         "roles": MemberRoleForm.base_fields["role"].choices,
     }
     return render(request, "review/team.html", context, status=status)

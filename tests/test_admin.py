@@ -7,7 +7,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"review", "screening", "analysis"}
+OUR_APPS = {"review", "screening", "analysis", "accounts"}
 
 
 def test_every_model_of_our_apps_is_in_the_admin():
