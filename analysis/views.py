@@ -329,6 +329,8 @@ def study_page(request, slug, study_id):
         rob=rob,
         reports=study.reports.select_related("record"),
         events=_visible_events(request.user, review, study),
+        other_studies=review.studies.exclude(pk=study.pk).order_by("label"),
+        study_events=study.study_events.select_related("user").order_by("-created_at", "-id"),
     )
     return render(request, "analysis/study.html", context, status=400 if errors else 200)
 
