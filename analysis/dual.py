@@ -65,14 +65,16 @@ def states(outcome: Outcome) -> dict[int, StudyState]:
 
 
 @transaction.atomic
-def save_draft(*, outcome: Outcome, study: Study, raw: dict, user, notes: str = "", detail=""):
-    """Store `user`'s independent extraction (validated like any data). When two extractions
-    agree, their numbers become the outcome's data."""
+def save_draft(
+    *, outcome: Outcome, study: Study, raw: dict, user, notes: str = "", detail="", decimal=None
+):
+    """Store `user`'s independent extraction (validated like any data; `decimal`: None for the
+    review's separator). When two extractions agree, their numbers become the outcome's data."""
     if not outcome.dual_extraction:
         raise ExtractionError({"__all__": ["This outcome is extracted once, not twice."]})
     if study.review_id != outcome.review_id:
         raise ExtractionError({"study": ["That study is not in this review."]})
-    values = clean_values(outcome, raw)
+    values = clean_values(outcome, raw, decimal=decimal)
     draft = ExtractionDraft.objects.filter(outcome=outcome, study=study, extractor=user).first()
     before = {"values": draft.values, "notes": draft.notes} if draft else None
     after = {"values": values, "notes": notes}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +19,7 @@ from analysis import report as reports
 from analysis.engine import MetaAnalysisError
 from analysis.engine import inputs as engine_inputs
 from analysis.engine.converters import se_from_ci
+from analysis.engine.numbers import NumberError, format_number, parse_number
 from analysis.models import (
     ROB2_DOMAINS,
     DataType,
@@ -32,6 +34,7 @@ from analysis.models import (
     RiskOfBias,
     Study,
 )
+from analysis.studies import label_key
 
 #: the counts among the input fields: whole numbers
 INTEGER_FIELDS = {"ai", "ci", "n1i", "n2i", "ni", "xi"}
@@ -59,20 +62,16 @@ class ExtractionError(ValidationError):
     """Input that cannot be stored; `message_dict` maps each field to its messages."""
 
 
-def _number(field: str, raw) -> float | int | None:
-    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
-        return None
-    text = str(raw).strip().replace(",", "") if isinstance(raw, str) else raw
-    if text == "":
-        return None
+def _number(field: str, raw, decimal: str | None) -> float | int | None:
+    """One input field as a number (None if empty), read by the one parser."""
     try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise ExtractionError(
-            {field: [f"{FIELD_LABELS.get(field, field)}: {raw!r} is not a number."]}
-        ) from None
-    if field in INTEGER_FIELDS:
-        if not value.is_integer():
+        value = parse_number(
+            raw, decimal=decimal, field=FIELD_LABELS.get(field, field), required=False
+        )
+    except NumberError as exc:
+        raise ExtractionError({field: [str(exc)]}) from None
+    if value is not None and field in INTEGER_FIELDS:
+        if not float(value).is_integer():
             raise ExtractionError(
                 {field: [f"{FIELD_LABELS.get(field, field)}: {raw!r} is not a whole number."]}
             )
@@ -80,10 +79,21 @@ def _number(field: str, raw) -> float | int | None:
     return value
 
 
-def clean_values(outcome: Outcome, raw: dict) -> dict:
+def decimal_of(review_or_outcome, decimal: str | None) -> str:
+    """The decimal separator to read with: `decimal` when given ("" is "not declared"),
+    otherwise the one the review declares."""
+    if decimal is not None:
+        return decimal
+    review = getattr(review_or_outcome, "review", review_or_outcome)
+    return review.decimal_separator
+
+
+def clean_values(outcome: Outcome, raw: dict, *, decimal: str | None = None) -> dict:
     """The outcome's input fields as numbers, validated; raises ExtractionError naming each
-    field at fault. Generic effects may come with a CI instead of the SE (converted here; on a
-    log-scale outcome the effect and CI are ratios, logged)."""
+    field at fault. Text is read with `decimal` (None: the review's separator; see
+    `analysis.engine.numbers`). Generic effects may come with a CI instead of the SE
+    (converted here; on a log-scale outcome the effect and CI are ratios, logged)."""
+    decimal = decimal_of(outcome, decimal)
     errors: dict[str, list[str]] = {}
     values = {}
     wanted = list(outcome.fields)
@@ -91,7 +101,7 @@ def clean_values(outcome: Outcome, raw: dict) -> dict:
         wanted += ["ci_lb", "ci_ub"]
     for field in wanted:
         try:
-            values[field] = _number(field, raw.get(field))
+            values[field] = _number(field, raw.get(field), decimal)
         except ExtractionError as exc:
             errors.update(exc.message_dict)
     if errors:
@@ -142,6 +152,22 @@ def effect_of(outcome: Outcome, values: dict) -> tuple[float, float] | None:
     return float(es.yi[0]), float(es.vi[0])
 
 
+def effect_summary(outcome: Outcome, values: dict) -> str | None:
+    """The study's effect as the page shows it: yi, vi and the CI at the outcome's level (on the
+    analysis scale), or None when it cannot be computed."""
+    effect = effect_of(outcome, values)
+    if effect is None:
+        return None
+    yi, vi = effect
+    z = NormalDist().inv_cdf(0.5 + outcome.level / 200)
+    half = z * math.sqrt(vi)
+    level = format_number(outcome.level)
+    return (
+        f"{outcome.measure} {yi:.4f}, variance {vi:.4f}, "
+        f"{level}% CI {yi - half:.4f} to {yi + half:.4f}"
+    )
+
+
 def version_of(data: EffectData | None) -> str:
     """A token of the stored row's state, carried by the edit form: a save whose token is not
     the current one was made on stale data and is refused, so nobody overwrites a colleague's
@@ -172,12 +198,14 @@ def save_effect_data(
     notes: str = "",
     expected: str | None = None,
     detail: str = "",
+    decimal: str | None = None,
 ) -> EffectData:
     """Store a study's data for an outcome (validated), logging the change with the previous
-    values. `expected`: the `version_of` token the editor saw (None: no check, e.g. a sheet)."""
+    values. `expected`: the `version_of` token the editor saw (None: no check, e.g. a sheet).
+    `decimal`: how text is read (None: the review's separator)."""
     if study.review_id != outcome.review_id:
         raise ExtractionError({"study": ["That study is not in this review."]})
-    values = clean_values(outcome, raw)
+    values = clean_values(outcome, raw, decimal=decimal)
     # the row is locked alone: FOR UPDATE cannot join the nullable `updated_by` on PostgreSQL
     current = (
         EffectData.objects.select_for_update()
@@ -221,16 +249,23 @@ def save_effect_data(
 
 @transaction.atomic
 def save_moderator_value(
-    *, moderator: Moderator, study: Study, value: str, user=None, detail=""
+    *, moderator: Moderator, study: Study, value, user=None, detail="", decimal=None
 ) -> None:
-    value = (value or "").strip()
-    if value and moderator.kind == ModeratorKind.NUMERIC:
+    """A numeric moderator's value is read like any number (`decimal`: None for the review's
+    separator) and stored as plain text with a decimal point."""
+    if moderator.kind == ModeratorKind.NUMERIC:
         try:
-            float(value)
-        except ValueError:
-            raise ExtractionError(
-                {moderator.name: [f"{moderator.name}: {value!r} is not a number."]}
-            ) from None
+            number = parse_number(
+                value,
+                decimal=decimal_of(moderator, decimal),
+                field=moderator.name,
+                required=False,
+            )
+        except NumberError as exc:
+            raise ExtractionError({moderator.name: [str(exc)]}) from None
+        value = "" if number is None else format_number(number)
+    else:
+        value = _text(value)
     current = ModeratorValue.objects.filter(moderator=moderator, study=study).first()
     old = current.value if current else ""
     if old == value:
@@ -300,8 +335,17 @@ JUDGEMENT_ALIASES = {
 
 
 def _judgement(raw) -> str:
-    text = str(raw or "").strip().lower()
+    text = _text(raw).lower()
     return JUDGEMENT_ALIASES.get(text, text)
+
+
+def _text(raw) -> str:
+    """A cell or form value as trimmed text (a spreadsheet's 2019.0 is "2019")."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    return str(raw).strip()
 
 
 # --- the bulk upload -------------------------------------------------------------------------
@@ -320,7 +364,8 @@ def _read_sheet(name: str, content: bytes):
 
     try:
         if name.lower().endswith((".xlsx", ".xlsm")):
-            frame = pd.read_excel(io.BytesIO(content), dtype=str)
+            # numeric cells stay numbers (never re-read from text); the rest is text
+            frame = pd.read_excel(io.BytesIO(content), dtype=object)
         else:
             frame = pd.read_csv(
                 io.BytesIO(content), dtype=str, sep=None, engine="python", encoding="utf-8-sig"
@@ -330,16 +375,20 @@ def _read_sheet(name: str, content: bytes):
             {"file": [f"{name}: cannot read it as CSV or Excel ({exc})."]}
         ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.fillna("")
+    return frame.astype(object).where(frame.notna(), "")
 
 
 @transaction.atomic
-def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
+def import_sheet(
+    *, review, name: str, content: bytes, user, decimal: str | None = None
+) -> SheetSummary:
     """Load an extraction sheet: one row per study and outcome, columns `study`, `outcome`, the
     outcome's input fields (escalc names: ai, n1i, ci, n2i; m1i, sd1i, …; yi with sei or ci_lb
     and ci_ub), optional `notes`, moderator columns named `moderator:<name>` and RoB 2 columns
     `rob_d1` … `rob_d5`, `rob_overall`. Every row is checked before anything is written: any
-    error aborts the whole file, with every row's messages ("line 5, sd1i: …")."""
+    error aborts the whole file, with every row's messages ("line 5, sd1i: …"). Text numbers
+    are read with `decimal` (None: the review's separator); numeric Excel cells as they are."""
+    decimal = decimal_of(review, decimal)
     frame = _read_sheet(name, content)
     for required in ("study", "outcome"):
         if required not in frame.columns:
@@ -347,6 +396,7 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                 {"file": [f"{name}: no '{required}' column (found: {', '.join(frame.columns)})."]}
             )
     studies = {s.label: s for s in review.studies.all()}
+    studies_by_key = {label_key(s.label): s for s in studies.values()}
     outcomes = {o.name: o for o in review.outcomes.all()}
     moderators = {m.name: m for m in review.moderators.all()}
     mod_columns = [c for c in frame.columns if c.startswith("moderator:")]
@@ -366,8 +416,8 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
     seen: dict[tuple[str, str], int] = {}
     for offset, row in enumerate(frame.to_dict("records")):
         line = offset + 2  # the header is line 1
-        label, outcome_name = row["study"].strip(), row["outcome"].strip()
-        study = studies.get(label)
+        label, outcome_name = _text(row["study"]), _text(row["outcome"])
+        study = studies.get(label) or studies_by_key.get(label_key(label))
         if study is None:
             errors.append(f"line {line}, study: no included study '{label}' in this review.")
             continue
@@ -376,7 +426,7 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
             if outcome is None:
                 errors.append(f"line {line}, outcome: no outcome '{outcome_name}' in this review.")
                 continue
-            key = (label, outcome_name)
+            key = (study.pk, outcome_name)
             if key in seen:
                 errors.append(f"line {line}: {label} / {outcome_name} already on line {seen[key]}.")
                 continue
@@ -391,8 +441,9 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                     study=study,
                     raw=row,
                     user=user,
-                    notes=row.get("notes", "").strip(),
+                    notes=_text(row.get("notes", "")),
                     detail=f"{name}, line {line}",
+                    decimal=decimal,
                 )
                 effect_rows += 1
             except ExtractionError as exc:
@@ -407,13 +458,14 @@ def import_sheet(*, review, name: str, content: bytes, user) -> SheetSummary:
                     value=row[column],
                     user=user,
                     detail=f"{name}, line {line}",
+                    decimal=decimal,
                 )
-                mod_count += bool(row[column].strip())
+                mod_count += bool(_text(row[column]))
             except ExtractionError as exc:
                 errors.extend(
                     f"line {line}, {column}: {m}" for ms in exc.message_dict.values() for m in ms
                 )
-        if rob_columns and any(row[c].strip() for c in rob_columns):
+        if rob_columns and any(_text(row[c]) for c in rob_columns):
             try:
                 save_risk_of_bias(
                     study=study,

@@ -2,6 +2,7 @@ from django import forms
 
 from analysis.models import MEASURES_BY_TYPE, DataType, Moderator, ModeratorKind, Outcome
 from analysis.report import METHODS
+from review.models import DecimalSeparator
 
 
 class OutcomeForm(forms.ModelForm):
@@ -88,3 +89,14 @@ class AnalysisForm(forms.Form):
 
 class SheetForm(forms.Form):
     file = forms.FileField(help_text="CSV or Excel (.xlsx): one row per study and outcome.")
+    decimal_separator = forms.ChoiceField(
+        label="Decimal separator in this file",
+        choices=DecimalSeparator.choices,
+        required=False,
+        help_text="How the numbers typed as text are written (Excel's numeric cells are read as "
+        "they are). Defaults to the review's setting.",
+    )
+
+    def __init__(self, *args, review, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decimal_separator"].initial = review.decimal_separator

@@ -313,3 +313,35 @@ class ExtractionDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} · {self.outcome} by {self.extractor}"
+
+
+class StudyAction(models.TextChoices):
+    RENAME = "rename", "Renamed"
+    MERGE = "merge", "Merged another study into it"
+    DELETE = "delete", "Deleted"
+
+
+class StudyEvent(models.Model):
+    """The append-only log of what a lead did to a review's studies (renamed, merged, deleted),
+    with what was there before: `detail` keeps the labels, the values given up in a merge and
+    the data deleted with a study."""
+
+    review = models.ForeignKey(
+        "review.Review", on_delete=models.CASCADE, related_name="study_events"
+    )
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="study_events"
+    )
+    label = models.CharField(max_length=200, help_text="The study's label when it happened.")
+    action = models.CharField(max_length=12, choices=StudyAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.get_action_display()} by {self.user or '—'}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analysis import converter_views, views
+from analysis import converter_views, study_views, views
 
 urlpatterns = [
     path("reviews/<slug:slug>/extraction/", views.extraction_page, name="extraction"),
@@ -22,6 +22,21 @@ urlpatterns = [
     path("reviews/<slug:slug>/extraction/sheet.csv", views.sheet_template, name="sheet-template"),
     path("reviews/<slug:slug>/export.zip", views.export_zip, name="export"),
     path("reviews/<slug:slug>/studies/<int:study_id>/", views.study_page, name="study"),
+    path(
+        "reviews/<slug:slug>/studies/<int:study_id>/rename/",
+        study_views.study_rename,
+        name="study-rename",
+    ),
+    path(
+        "reviews/<slug:slug>/studies/<int:study_id>/merge/",
+        study_views.study_merge,
+        name="study-merge",
+    ),
+    path(
+        "reviews/<slug:slug>/studies/<int:study_id>/delete/",
+        study_views.study_delete,
+        name="study-delete",
+    ),
     path(
         "reviews/<slug:slug>/outcomes/<int:outcome_id>/data/",
         views.outcome_data,

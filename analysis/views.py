@@ -45,7 +45,7 @@ def extraction_page(request, slug):
         studies=studies,
         outcome_form=OutcomeForm(review=review),
         moderator_form=ModeratorForm(review=review),
-        sheet_form=SheetForm(),
+        sheet_form=SheetForm(review=review),
         field_labels=extraction.FIELD_LABELS,
     )
     return render(request, "analysis/extraction.html", context)
@@ -84,14 +84,20 @@ def moderator_create(request, slug):
 @require_POST
 def sheet_upload(request, slug):
     review = review_for_user(request.user, slug, need="screen")
-    form = SheetForm(request.POST, request.FILES)
+    form = SheetForm(request.POST, request.FILES, review=review)
     if not form.is_valid():
         messages.error(request, "Choose a CSV or Excel file.")
         return redirect("analysis:extraction", review.slug)
     upload = form.cleaned_data["file"]
     try:
         summary = extraction.import_sheet(
-            review=review, name=upload.name, content=upload.read(), user=request.user
+            review=review,
+            name=upload.name,
+            content=upload.read(),
+            user=request.user,
+            decimal=form.cleaned_data["decimal_separator"]
+            if "decimal_separator" in request.POST
+            else None,
         )
     except extraction.ExtractionError as exc:
         return render(
@@ -144,7 +150,12 @@ def outcome_data(request, slug, outcome_id):
         try:
             if outcome.dual_extraction:
                 dual.save_draft(
-                    outcome=outcome, study=study, raw=raw, user=request.user, notes=notes
+                    outcome=outcome,
+                    study=study,
+                    raw=raw,
+                    user=request.user,
+                    notes=notes,
+                    decimal=review.decimal_separator,
                 )
             else:
                 extraction.save_effect_data(
@@ -154,6 +165,7 @@ def outcome_data(request, slug, outcome_id):
                     user=request.user,
                     notes=notes,
                     expected=request.POST.get("version"),  # None: no check (not from the page)
+                    decimal=review.decimal_separator,
                 )
             messages.success(request, f"{study.label}: saved.")
             return redirect(f"{request.path}#study-{study.pk}")
@@ -172,7 +184,7 @@ def outcome_data(request, slug, outcome_id):
         else:
             shown = data.values if data else {}
             notes = data.notes if data else ""
-        effect = extraction.effect_of(outcome, data.values) if data else None
+        effect = extraction.effect_summary(outcome, data.values) if data else None
         rows.append(
             {
                 "version": extraction.version_of(data),
@@ -263,14 +275,14 @@ def effect_preview(request, slug, outcome_id):
     outcome = _outcome(review, outcome_id)
     raw = {f: request.POST.get(f, "") for f in (*outcome.fields, "ci_lb", "ci_ub")}
     try:
-        values = extraction.clean_values(outcome, raw)
+        values = extraction.clean_values(outcome, raw, decimal=review.decimal_separator)
     except extraction.ExtractionError as exc:
         text = "; ".join(m for ms in exc.message_dict.values() for m in ms)
         return HttpResponse(f'<span class="error">{escape(text)}</span>')
-    effect = extraction.effect_of(outcome, values)
-    if effect is None:
+    summary = extraction.effect_summary(outcome, values)
+    if summary is None:
         return HttpResponse('<span class="error">Cannot compute the effect.</span>')
-    return HttpResponse(f"{outcome.measure} {effect[0]:.4f}, variance {effect[1]:.4f}")
+    return HttpResponse(escape(summary))
 
 
 def study_page(request, slug, study_id):
@@ -317,6 +329,8 @@ def study_page(request, slug, study_id):
         rob=rob,
         reports=study.reports.select_related("record"),
         events=_visible_events(request.user, review, study),
+        other_studies=review.studies.exclude(pk=study.pk).order_by("label"),
+        study_events=study.study_events.select_related("user").order_by("-created_at", "-id"),
     )
     return render(request, "analysis/study.html", context, status=400 if errors else 200)
 

@@ -59,6 +59,7 @@ class ReviewForm(forms.ModelForm):
             "full_text_blind",
             "highlight_include",
             "highlight_exclude",
+            "decimal_separator",
         ]
         widgets = {"question": forms.Textarea(attrs={"rows": 3})}
 

@@ -30,6 +30,14 @@ class ReviewQuerySet(models.QuerySet):
         ).filter(user_role__isnull=False)
 
 
+class DecimalSeparator(models.TextChoices):
+    """How a review's extracted numbers are typed (analysis/engine/numbers.py reads them)."""
+
+    NOT_DECLARED = "", "Not declared: a number with a comma is refused as ambiguous"
+    POINT = "point", "Point: 12.5 (a comma groups thousands: 1,234.5)"
+    COMMA = "comma", "Comma: 12,5 (a point groups thousands: 1.234,5)"
+
+
 class Review(models.Model):
     """One systematic review: its question, protocol and how each screening stage is run."""
 
@@ -69,6 +77,14 @@ class Review(models.Model):
         default=list,
         blank=True,
         help_text="Highlighted as signs of irrelevance.",
+    )
+    decimal_separator = models.CharField(
+        max_length=5,
+        choices=DecimalSeparator.choices,
+        default=DecimalSeparator.NOT_DECLARED,
+        blank=True,
+        help_text="How extracted numbers are typed. Until it is declared, a number with a comma "
+        "is refused: 1,234 could be 1.234 or 1234.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(

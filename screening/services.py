@@ -215,8 +215,10 @@ def _ordered(queue, *, review: Review, reviewer, stage: str):
                 queue.filter(personal_ranks__ranking=ranking).order_by("personal_ranks__position")
             )
         # A stored order exists once the ranking was trained or the stopping sample drawn.
-        if settings is not None and settings.enabled and (
-            settings.trained_at or settings.sampling_started_at
+        if (
+            settings is not None
+            and settings.enabled
+            and (settings.trained_at or settings.sampling_started_at)
         ):
             orders.append(queue.filter(rank__review=review).order_by("rank__position"))
     orders.append(queue.order_by("pk"))
@@ -759,9 +761,11 @@ def _withdraw_downstream(review, record, stage, lead, now) -> None:
     from analysis.models import StudyReport
 
     if stage == Stage.TITLE_ABSTRACT:
-        for vote in ScreeningDecision.objects.select_for_update(of=("self",)).filter(
-            record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
-        ).select_related("reviewer"):
+        for vote in (
+            ScreeningDecision.objects.select_for_update(of=("self",))
+            .filter(record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True)
+            .select_related("reviewer")
+        ):
             vote.superseded_at = now
             vote.save(update_fields=["superseded_at"])
             _log(record, Stage.FULL_TEXT, ScreeningAction.WITHDRAW, lead, verdict=vote.verdict,
@@ -923,11 +927,14 @@ def retrieval_set(
     if status == RetrievalStatus.NOT_RETRIEVED:
         if not reason.strip():
             raise ValidationError("Say why the report could not be retrieved.")
-        assessed = ScreeningDecision.objects.filter(
-            record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
-        ).exists() or StageResult.objects.filter(
-            record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
-        ).exists()
+        assessed = (
+            ScreeningDecision.objects.filter(
+                record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
+            ).exists()
+            or StageResult.objects.filter(
+                record=record, stage=Stage.FULL_TEXT, superseded_at__isnull=True
+            ).exists()
+        )
         if assessed:
             raise ValidationError("This report is already being assessed at full text.")
     if status not in RetrievalStatus.values:
@@ -965,19 +972,21 @@ def included_reports(review: Review, viewer=None):
 
 @transaction.atomic
 def report_link_study(*, review: Review, record: Record, user, study_label: str):
-    """Link an included report to its study, creating the study when the label is new.
+    """Link an included report to its study, creating the study when the label is new (a label
+    differing only in case or spacing from a study's is that study).
 
     One study may have several reports (PRISMA counts both); a report reports one study, and
     linking it again moves it.
     """
-    from analysis.models import Study, StudyReport
+    from analysis.models import StudyReport
+    from analysis.studies import study_for_label
 
-    label = study_label.strip()
-    if not label:
+    if not study_label.strip():
         raise ValidationError("Name the study, e.g. “Smith 2019”.")
     if not included_reports(review, viewer=user).filter(pk=record.pk).exists():
         raise ValidationError(f"Record {record.pk} is not included at full text.")
-    study, _ = Study.objects.get_or_create(review=review, label=label[:200])
+    # "wang 2019" names the existing "Wang 2019": case and spacing never make a twin study
+    study, _ = study_for_label(review=review, label=study_label)
     link, created = StudyReport.objects.select_for_update().get_or_create(
         record=record, defaults={"study": study}
     )

@@ -14,6 +14,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from analysis.studies import clean_label
 from review.access import abilities, review_for_user
 from screening import calibration, exports, prioritisation, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
@@ -228,9 +229,7 @@ def reopen(request, slug, record_id, stage):
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
-        messages.success(
-            request, f"Record {record.pk} re-opened: it waits on the conflicts page."
-        )
+        messages.success(request, f"Record {record.pk} re-opened: it waits on the conflicts page.")
     return redirect("screening:record", slug=review.slug, record_id=record.pk)
 
 
@@ -345,15 +344,20 @@ def inclusion(request, slug):
 def inclusion_link(request, slug, record_id):
     review = review_for_user(request.user, slug, need="screen")
     record = get_object_or_404(review.records, pk=record_id)
+    typed = clean_label(request.POST.get("study", ""))
     try:
-        services.report_link_study(
-            review=review,
-            record=record,
-            user=request.user,
-            study_label=request.POST.get("study", ""),
+        link = services.report_link_study(
+            review=review, record=record, user=request.user, study_label=typed
         )
     except ValidationError as e:
         messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
+    else:
+        if link.study.label != typed:
+            messages.info(
+                request,
+                f"Record {record.pk}: “{typed}” is the existing study “{link.study.label}”; "
+                "the report was linked to it.",
+            )
     return redirect("screening:inclusion", slug=review.slug)
 
 

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {
     # package: (must be loaded, must not be loaded)
     "analysis.engine": ({"numpy", "scipy"}, {"django", "matplotlib", "pandas"}),
+    "analysis.engine.numbers": (set(), {"django", "matplotlib", "pandas"}),
     "analysis.plots": ({"numpy", "matplotlib"}, {"django", "pandas", "sklearn"}),
     "review.importers": (set(), {"django", "rest_framework"}),
     "review.dedup": ({"rapidfuzz"}, {"django", "rest_framework", "pandas"}),
