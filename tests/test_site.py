@@ -1,7 +1,14 @@
-"""Site-wide bits: the favicon."""
+"""Site-wide bits: the favicon, and each log line of `make run` printed once."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.django_db
@@ -21,3 +28,36 @@ def test_favicon_ico_redirects_to_the_svg(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 302
     assert response["Location"] == "/static/favicon.svg"
+
+
+# Project loggers, the development server's request lines, and Django's own loggers (request
+# errors, the worker's task lines, the reloader): `make run` printed the last three twice.
+LOGGERS = (
+    "screening",
+    "review.import_service",
+    "django.server",
+    "django.request",
+    "django.tasks",
+    "django.utils.autoreload",
+)
+LOG_ONCE = f"""
+import django, logging
+django.setup()  # Django's DEFAULT_LOGGING, then settings.LOGGING (dictConfig), as runserver does
+for name in {LOGGERS!r}:
+    logging.getLogger(name).warning("marker-%s", name)
+"""
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_each_log_line_is_printed_once(debug):
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update(DEBUG=debug, SECRET_KEY="x" * 50, DJANGO_SETTINGS_MODULE="config.settings")
+    run = subprocess.run(
+        [sys.executable, "-c", LOG_ONCE], cwd=ROOT, env=env, capture_output=True, text=True,
+        check=True, timeout=60,
+    )  # fmt: skip
+    lines = (run.stdout + run.stderr).splitlines()
+    counts = {name: sum(f"marker-{name}" in line for line in lines) for name in LOGGERS}
+    assert counts == dict.fromkeys(LOGGERS, 1), lines
+    server = next(line for line in lines if "marker-django.server" in line)
+    assert server.startswith("[") and server.endswith("] marker-django.server")
