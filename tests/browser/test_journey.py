@@ -220,8 +220,149 @@ def test_a_team_runs_a_review_from_first_login_to_the_zip(journey, settings):
     )
     assert included.count() == 6
 
-    # 7. Full texts: one PDF bulk-uploaded, four by URL, one not retrieved.
-    # 8. Full-text eligibility: the PDF read on the card; one excluded with a reason.
-    # 9. Reports linked to studies; the one entered twice merged.
-    # 10. Effects with a decimal comma for three studies.
+    # 7. Full texts: one PDF bulk-uploaded (matched by the DOI in it), four saved by URL, one
+    #    not retrieved.
+    sent = sorted(included.values_list("record__title", flat=True), key=all_titles.index)
+    with_pdf, not_found, excluded_ft = sent[0], sent[1], sent[2]
+    record_with_pdf = Record.objects.get(review__slug=slug, title=with_pdf, duplicate_of=None)
+    pdf = make_pdf(record_with_pdf.doi)
+    lead.goto(f"{base}/retrieval/")
+    lead.get_by_role("link", name="Upload several full texts at once").click()
+    lead.get_by_label("PDF files or a ZIP of PDFs").set_input_files(
+        [{"name": "fulltext.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
+    lead.get_by_role("button", name="Upload and match").click()
+    lead.get_by_text("1 of 1 file matched").wait_for()
+    journey.shot(lead, "bulk-upload-report")
+    lead.get_by_role("button", name="Confirm").click()
+    lead.get_by_text(re.compile(r"1 full texts? attached")).wait_for()
+    for title in sent[1:]:
+        row = lead.locator("[data-testid=retrieval] tr", has_text=title)
+        if title == not_found:
+            row.locator("input[name=reason]").fill("Not held by the library; authors did not reply")
+            row.get_by_role("button", name="Not retrieved").click()
+        else:
+            doi = Record.objects.get(review__slug=slug, title=title, duplicate_of=None).doi
+            row.locator("input[name=url]").fill(f"https://doi.org/{doi}")
+            row.get_by_role("button", name="Retrieved").click()
+        lead.wait_for_load_state()
+    journey.shot(lead, "retrieval")
+    assert Retrieval.objects.filter(record__review__slug=slug, status="retrieved").count() == 5
+
+    # 8. Full-text eligibility (one reviewer, the lead): the PDF is read on the card; one report
+    #    is excluded with a reason, four are included.
+    lead.goto(f"{base}/screen/full_text/")
+    for n in range(5):
+        title = lead.get_by_test_id("record-title").inner_text().strip()
+        if title == with_pdf:
+            frame = lead.locator("iframe.fulltext-pdf")
+            src = frame.get_attribute("src")
+            served = lead.request.get(f"{url}{src}")
+            assert served.status == 200
+            assert served.headers["content-type"] == "application/pdf"
+            assert served.body() == pdf
+            journey.shot(lead, "full-text-card-with-pdf")
+        if title == excluded_ft:
+            lead.keyboard.press("5")  # Wrong study design
+        with lead.expect_response(lambda r: r.url.endswith("/decide/")):
+            lead.keyboard.press("e" if title == excluded_ft else "i")
+        if n < 4:
+            lead.wait_for_function(
+                "t => document.querySelector('[data-testid=record-title]')"
+                " && document.querySelector('[data-testid=record-title]').innerText.trim() !== t",
+                arg=title,
+            )
+    lead.wait_for_selector("[data-testid=queue-empty]")
+
+    # 9. The four included reports are linked to studies; the one entered under two names is merged.
+    reports = [t for t in sent if t not in (not_found, excluded_ft)]
+    labels = ["Axelsson 2009", "Axelsson 2011", "Bruce 2010", "Bruce et al. 2010"]
+    lead.goto(f"{base}/included/")
+    for title, label in zip(reports, labels, strict=True):
+        row = lead.locator("[data-testid=included] tr", has_text=title)
+        row.locator("input[name=study]").fill(label)
+        row.get_by_role("button", name="Link").click()
+        lead.wait_for_load_state()
+    journey.shot(lead, "included")
+    twin = Study.objects.get(review__slug=slug, label="Bruce et al. 2010")
+    kept = Study.objects.get(review__slug=slug, label="Bruce 2010")
+    lead.goto(f"{base}/studies/{twin.pk}/")
+    lead.get_by_label("Merge this study into").select_option(label="Bruce 2010")
+    lead.get_by_role("button", name="Continue to merge").click()
+    journey.shot(lead, "merge-studies")
+    lead.get_by_role("button", name="Merge studies").click()
+    lead.wait_for_load_state()
+    assert list(Study.objects.filter(review__slug=slug).order_by("label").values_list(
+        "label", flat=True)) == ["Axelsson 2009", "Axelsson 2011", "Bruce 2010"]
+    assert kept.reports.count() == 2
+
+    # 10. The review declares a decimal comma; effects are typed with it for three studies.
+    lead.goto(f"{base}/settings/")
+    lead.locator("#id_decimal_separator").select_option("comma")
+    lead.get_by_role("button", name="Save settings").click()
+    lead.wait_for_load_state()
+    lead.goto(f"{base}/extraction/")
+    lead.get_by_text("Add an outcome").click()
+    lead.locator("#id_name").fill("Resilience and self-injury")
+    lead.locator("#id_data_type").select_option("correlation")
+    lead.locator("#id_measure").select_option("ZCOR")
+    lead.get_by_role("button", name="Add outcome").click()
+    lead.wait_for_load_state()
+    lead.get_by_role("link", name="Resilience and self-injury").first.click()
+    for label, (ri, ni) in EFFECTS.items():
+        lead.get_by_label(f"{label}: Correlation r").fill(ri)
+        lead.get_by_label(f"{label}: Sample size").fill(ni)
+        lead.locator(f"#effect-{Study.objects.get(review__slug=slug, label=label).pk}").filter(
+            has_text="95% CI").wait_for()
+        row = lead.locator("[data-testid=effect-data] tr", has_text=label)
+        row.get_by_role("button", name="Save").click()
+        lead.wait_for_selector(f"text={label}: saved.")
+    journey.shot(lead, "extraction-decimal-comma")
+
     # 11. The analysis matches the engine; the PRISMA diagram; the ZIP.
+    ri = [float(r.replace(",", ".")) for r, _ in EFFECTS.values()]
+    ni = [int(n) for _, n in EFFECTS.values()]
+    es = escalc("ZCOR", ri=ri, ni=ni)
+    fit = rma(es.yi, es.vi, method="REML")
+    lead.get_by_role("link", name="Analysis").first.click()
+    lead.get_by_test_id("estimate").wait_for()
+    journey.shot(lead, "analysis")
+    estimate = lead.get_by_test_id("estimate").inner_text()
+    assert estimate == f"{math.tanh(float(fit.b[0])):.2f}", estimate
+
+    lead.goto(f"{base}/prisma/")
+    journey.shot(lead, "prisma")
+    counts = lead.request.get(f"{base}/prisma/counts.csv").text()
+    expected = {
+        "database_results": "Embase, 13; PubMed, 10",
+        "duplicates": "3",
+        "records_screened": "20",
+        "records_excluded": "14",
+        "dbr_sought_reports": "6",
+        "dbr_notretrieved_reports": "1",
+        "dbr_assessed": "5",
+        "new_studies": "3",
+        "new_reports": "4",
+    }
+    rows = dict(line.split(",", 1) for line in counts.splitlines()[1:] if "," in line)
+    for name, value in expected.items():
+        assert rows.get(name, "").strip('"') == value, (name, rows.get(name))
+
+    lead.goto(f"{base}/extraction/")
+    with lead.expect_download() as download:
+        lead.get_by_test_id("export-link").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    names = archive.namelist()
+    assert any(n.endswith(".R") for n in names) and any("prisma" in n.lower() for n in names)
+
+
+def make_pdf(doi):
+    """A one-page PDF whose metadata carries the report's DOI, as publishers' PDFs do."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Subject": f"doi:{doi}"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
