@@ -270,6 +270,9 @@ class Record(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records")
     position = models.PositiveIntegerField(default=0, help_text="Entry number within its file.")
+    number = models.PositiveIntegerField(
+        help_text="The record's number in its review (Record 1, 2, …), in import order."
+    )
 
     title = models.TextField()
     abstract = models.TextField(blank=True)
@@ -325,6 +328,7 @@ class Record(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["review", "number"], name="record_number_in_review"),
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1000, year__lte=2999),
                 name="record_year_plausible",

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils.text import slugify
 
 from review.models import (
@@ -197,10 +198,13 @@ def records_add(
         try:
             # Field validation only: a model constraint check costs a query per record, and the
             # database enforces the constraints anyway (the whole batch rolls back on a breach).
-            record.clean_fields(exclude=["review", "batch"])
+            record.clean_fields(exclude=["review", "batch", "number"])
         except ValidationError as error:
             raise ValidationError(f"{filename}, entry {position}: {_describe(error)}") from error
         records.append(record)
+    first = record_numbers_next(review)
+    for offset, record in enumerate(records):
+        record.number = first + offset
     batch = ImportBatch.objects.create(
         review=review,
         source=source,
@@ -216,6 +220,19 @@ def records_add(
     Record.objects.bulk_create(records, batch_size=1000)
     statistics_refresh(len(records))
     return batch
+
+
+def record_numbers_next(review: Review | int) -> int:
+    """The review's next record number (Record N): one more than its highest.
+
+    Locks the review's row until the caller's transaction ends, so two imports into one review
+    at once take their numbers in turn (the unique constraint on (review, number) backs this).
+    Must run inside the transaction that writes the records.
+    """
+    review_id = review if isinstance(review, int) else review.pk
+    list(Review.objects.select_for_update().filter(pk=review_id).values_list("pk"))
+    highest = Record.objects.filter(review_id=review_id).aggregate(n=Max("number"))["n"]
+    return (highest or 0) + 1
 
 
 #: bulk writes of at least this many records refresh PostgreSQL's planner statistics at once

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from review.access import ResultsVisibility, results_visibility
 from review.models import DedupEvent, Record, Review
@@ -306,9 +306,11 @@ def record_list(
     if search:
         query = Q(title__icontains=search) | Q(doi__iexact=search.lower()) | Q(pmid=search)
         if search.isdigit():
-            query |= Q(pk=int(search))
+            query |= Q(number=int(search))
         records = records.filter(query)
-    records = records.select_related("batch__source")
+    records = records.select_related("batch__source").annotate(
+        duplicate_of_number=F("duplicate_of__number")
+    )
     for stage, prefix in ((Stage.TITLE_ABSTRACT, "ta"), (Stage.FULL_TEXT, "ft")):
         if visibility is None or visibility.stage(stage):
             records = records.annotate(**{f"{prefix}_result": _current_verdict(stage)})
