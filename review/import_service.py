@@ -29,7 +29,6 @@ from review.models import (
     ImportBatch,
     ImportFormat,
     ImportStatus,
-    PairStatus,
     Record,
     Review,
     Source,
@@ -334,9 +333,11 @@ class ImportSummary:
 
 def import_summary(batch: ImportBatch) -> ImportSummary:
     records = Record.objects.filter(batch=batch)
-    possible = DuplicatePair.objects.filter(
-        review=batch.review_id, status=PairStatus.POSSIBLE, record_b__batch=batch
-    ).count()
+    possible = (
+        DuplicatePair.objects.filter(review=batch.review_id, record_b__batch=batch)
+        .awaiting()
+        .count()
+    )
     return ImportSummary(
         records=batch.record_count,
         duplicates=records.filter(duplicate_of__isnull=False).count(),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from review import keys
 
@@ -362,6 +363,21 @@ class PairStatus(models.TextChoices):
     REJECTED = "rejected", "Not duplicates"
 
 
+class DuplicatePairQuerySet(models.QuerySet):
+    def same_group(self) -> "DuplicatePairQuerySet":
+        """Pairs whose two records are already in one duplicate group (they share a primary),
+        e.g. b and c once the pairs (a, b) and (a, c) were merged: nothing is left to ask."""
+        return self.annotate(
+            primary_a=Coalesce("record_a__duplicate_of_id", "record_a_id"),
+            primary_b=Coalesce("record_b__duplicate_of_id", "record_b_id"),
+        ).filter(primary_a=F("primary_b"))
+
+    def awaiting(self) -> "DuplicatePairQuerySet":
+        """Possible duplicates that still need a person: not already in one group."""
+        merged = self.filter(status=PairStatus.POSSIBLE).same_group().values("pk")
+        return self.filter(status=PairStatus.POSSIBLE).exclude(pk__in=merged)
+
+
 class DuplicatePair(models.Model):
     """Two records the de-duplicator matched, with why, and what became of the match.
 
@@ -381,6 +397,8 @@ class DuplicatePair(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DuplicatePairQuerySet.as_manager()
 
     class Meta:
         ordering = ["-score", "id"]

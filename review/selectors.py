@@ -152,8 +152,10 @@ def _pairs(review: Review) -> QuerySet[DuplicatePair]:
 
 
 def duplicate_pairs(review: Review, *, status: str) -> list[PairView]:
-    pairs = _pairs(review).filter(status=status).order_by("-score", "pk")
-    return LazyPairViews(pairs)
+    """The review's pairs in `status`; possible pairs only while they still need a person."""
+    pairs = _pairs(review)
+    pairs = pairs.awaiting() if status == PairStatus.POSSIBLE else pairs.filter(status=status)
+    return LazyPairViews(pairs.order_by("-score", "pk"))
 
 
 class LazyPairViews:
@@ -179,10 +181,12 @@ def duplicate_pair(review: Review, pair_id: int) -> PairView:
 
 
 def duplicate_tallies(review: Review) -> dict[str, int]:
-    counts = dict(
-        DuplicatePair.objects.filter(review=review)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
-    return {status: counts.get(status, 0) for status in PairStatus.values}
+    """Pairs per status; `possible` counts those that still need a person, and `settled` the
+    possible pairs whose records were merged meanwhile through other pairs (not asked again)."""
+    pairs = DuplicatePair.objects.filter(review=review)
+    counts = dict(pairs.order_by().values_list("status").annotate(n=Count("pk")))
+    settled = pairs.filter(status=PairStatus.POSSIBLE).same_group().count()
+    tallies = {status: counts.get(status, 0) for status in PairStatus.values}
+    tallies[PairStatus.POSSIBLE] -= settled
+    tallies["settled"] = settled
+    return tallies

@@ -103,3 +103,42 @@ def test_reviewers_cannot_decide_and_outsiders_see_nothing(
     assert client.get(reverse("review:duplicates", args=[review.slug])).status_code == 404
     pair.refresh_from_db()
     assert pair.status == "possible"
+
+
+@pytest.fixture
+def triangle(review):
+    """Three records of one study and the three possible pairs between them."""
+    batch = factories.ImportBatchFactory(source__review=review)
+    a, b, c = (
+        factories.RecordFactory(batch=batch, title=f"Exercise for depression{end}")
+        for end in ("", ".", " (trial)")
+    )
+    pairs = [
+        DuplicatePair.objects.create(
+            review=review, record_a=x, record_b=y, score=0.8, reason="title 0.95", status="possible"
+        )
+        for x, y in ((a, b), (a, c), (b, c))
+    ]
+    return pairs
+
+
+def possible_pairs_shown(client, review):
+    response = client.get(reverse("review:duplicates", args=[review.slug]))
+    return response, [p.pair.pk for p in response.context["page"]]
+
+
+def test_a_pair_already_merged_through_other_pairs_is_not_asked_again(
+    client, review, lead, triangle
+):
+    ab, ac, bc = triangle
+    client.force_login(lead)
+    dedup_service.duplicate_pair_confirm(pair=ab, user=lead)
+    dedup_service.duplicate_pair_confirm(pair=ac, user=lead)
+    response, shown = possible_pairs_shown(client, review)
+    assert shown == []  # b and c are already one record's duplicates
+    assert response.context["tallies"]["possible"] == 0
+    assert b"already merged through other pairs" in response.content
+    # Undo the merge that joined c: the question about b and c is open again.
+    dedup_service.duplicate_pair_undo(pair=ac, user=lead)
+    _, shown = possible_pairs_shown(client, review)
+    assert sorted(shown) == sorted([ac.pk, bc.pk])
