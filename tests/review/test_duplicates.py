@@ -142,3 +142,15 @@ def test_a_pair_already_merged_through_other_pairs_is_not_asked_again(
     dedup_service.duplicate_pair_undo(pair=ac, user=lead)
     _, shown = possible_pairs_shown(client, review)
     assert sorted(shown) == sorted([ac.pk, bc.pk])
+
+
+def test_the_counters_are_updated_with_the_card_after_an_undo(client, review, lead, pair):
+    dedup_service.duplicate_pair_confirm(pair=pair, user=lead)
+    client.force_login(lead)
+    url = reverse("review:duplicate-decide", args=[review.slug, pair.pk, "undo"])
+    response = client.post(url, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert f'id="pair-{pair.pk}"' in html  # the card itself
+    # and, swapped out of band, the counters: the pair is possible again, no longer confirmed
+    assert '<span class="count" id="tally-possible" hx-swap-oob="true">1</span>' in html
+    assert '<span class="count" id="tally-confirmed" hx-swap-oob="true">0</span>' in html
