@@ -37,11 +37,28 @@ DEFAULT_EXCLUSION_REASONS = (
 )
 
 
+#: addresses a review cannot take: other pages live there (/reviews/new/)
+RESERVED_SLUGS = frozenset({"new"})
+_SUFFIX_ROOM = 10  # for the "-2", "-3" … that makes a slug unique
+
+
+def _cut_between_words(slug: str, limit: int) -> str:
+    """`slug` cut to at most `limit` characters at a hyphen (mid-word only for one long word)."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[:limit]
+    if slug[limit] != "-" and "-" in head:
+        head = head.rsplit("-", 1)[0]
+    return head.strip("-")
+
+
 def unique_review_slug(title: str) -> str:
-    """A slug for the title that no review has yet and that is never all digits."""
-    base = slugify(title)[:70] or "review"
-    if base.isdigit():
-        base = f"review-{base}"
+    """A slug for the title, cut between words, that no review has yet and that is never all
+    digits nor a reserved word."""
+    limit = Review._meta.get_field("slug").max_length - _SUFFIX_ROOM
+    base = _cut_between_words(slugify(title), limit) or "review"
+    if base.isdigit() or base in RESERVED_SLUGS:
+        base = _cut_between_words(f"review-{base}", limit)
     slug, n = base, 2
     while Review.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
