@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from review.dedup.explain import explain_match
 from review.models import (
     DuplicatePair,
     ImportBatch,
@@ -126,6 +127,7 @@ class PairView:
     left: Record
     right: Record
     rows: list[PairRow]
+    why: list[str]  # how they matched, in plain words
 
 
 def _shown(value) -> str:
@@ -142,7 +144,7 @@ def _pair_view(pair: DuplicatePair) -> PairView:
     for name, label in _PAIR_FIELDS:
         a, b = _shown(getattr(left, name)), _shown(getattr(right, name))
         rows.append(PairRow(label, a, b, differs=fold(a) != fold(b)))
-    return PairView(pair, left, right, rows)
+    return PairView(pair, left, right, rows, why=explain_match(pair.reason))
 
 
 def _pairs(review: Review) -> QuerySet[DuplicatePair]:

@@ -154,3 +154,11 @@ def test_the_counters_are_updated_with_the_card_after_an_undo(client, review, le
     # and, swapped out of band, the counters: the pair is possible again, no longer confirmed
     assert '<span class="count" id="tally-possible" hx-swap-oob="true">1</span>' in html
     assert '<span class="count" id="tally-confirmed" hx-swap-oob="true">0</span>' in html
+
+
+def test_the_page_says_how_the_records_matched_in_plain_words(client, review, lead, pair):
+    pair.reason = "rule: same identifier and similar title | agree: same DOI 10.1/x; title 0.97"
+    pair.save()
+    client.force_login(lead)
+    html = client.get(reverse("review:duplicates", args=[review.slug])).content.decode()
+    assert ">Same DOI · Titles 97% alike</span>" in html
