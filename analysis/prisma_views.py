@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from analysis import prisma_diagram
 from review.access import abilities, review_for_user
+from screening.prisma import studies_without_records, studies_without_records_note
 
 BLIND = (
     "The PRISMA 2020 flow diagram is shown to the leads and the reviewers chosen to resolve "
@@ -28,8 +29,10 @@ def _review_seeing_results(request, slug):
 def page(request, slug):
     review = review_for_user(request.user, slug)
     can = abilities(request.user, review)
+    unrecorded = studies_without_records_note(studies_without_records(review))
     if not can.results.everything:
-        context = {"review": review, "can": can, "tab": "prisma", "blind": BLIND}
+        context = {"review": review, "can": can, "tab": "prisma", "blind": BLIND,
+                   "unrecorded": unrecorded}  # fmt: skip
         return render(request, "analysis/prisma.html", context)
     diagram = prisma_diagram.diagram_page(review, link=prisma_diagram.records_link(review))
     context = {
@@ -39,6 +42,7 @@ def page(request, slug):
         "diagram": diagram,
         "formats": prisma_diagram.FORMATS,
         "dpis": prisma_diagram.DPIS,
+        "unrecorded": unrecorded,
     }
     return render(request, "analysis/prisma.html", context)
 

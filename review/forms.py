@@ -1,7 +1,7 @@
 from django import forms
 
 from review.models import ImportFormat, Review, Role, Source
-from review.services import DEFAULT_EXCLUSION_REASONS
+from review.services import DEFAULT_EXCLUSION_REASONS, RESERVED_SLUGS
 
 
 class WordListField(forms.CharField):
@@ -30,6 +30,14 @@ class LineListField(WordListField):
 
 
 class ReviewForm(forms.ModelForm):
+    slug = forms.SlugField(
+        label="Address",
+        required=False,
+        max_length=80,
+        help_text="The review's web address: /reviews/<address>/. Left blank, it is made from "
+        "the title. Old links to this review stop working when you change it: share the new "
+        "address with the team.",
+    )
     highlight_include = WordListField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -51,6 +59,7 @@ class ReviewForm(forms.ModelForm):
         model = Review
         fields = [
             "title",
+            "slug",
             "question",
             "protocol_registration",
             "title_abstract_mode",
@@ -70,6 +79,19 @@ class ReviewForm(forms.ModelForm):
             self.initial["exclusion_reasons"] = [r.label for r in active]
         else:
             self.initial["exclusion_reasons"] = list(DEFAULT_EXCLUSION_REASONS)
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].lower()
+        if not slug:
+            return self.instance.slug if self.instance.pk else ""  # kept, or made from the title
+        if slug.isdigit():
+            raise forms.ValidationError("An address cannot be only digits.")
+        if slug in RESERVED_SLUGS:
+            raise forms.ValidationError(f"“{slug}” is reserved; choose another address.")
+        others = Review.objects.exclude(pk=self.instance.pk) if self.instance.pk else Review.objects
+        if others.filter(slug=slug).exists():
+            raise forms.ValidationError(f"Another review already has the address “{slug}”.")
+        return slug
 
 
 class SourceForm(forms.ModelForm):

@@ -29,12 +29,11 @@ from review.models import (
     ImportBatch,
     ImportFormat,
     ImportStatus,
-    PairStatus,
     Record,
     Review,
     Source,
 )
-from review.services import statistics_refresh
+from review.services import record_numbers_next, statistics_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -277,14 +276,15 @@ def records_insert(batch: ImportBatch, records: Sequence) -> list[int]:
     COPY on PostgreSQL and `executemany` on SQLite: `bulk_create` would spend most of the time
     building SQL. Runs inside the caller's transaction.
     """
-    _insert_rows(_record_rows(batch, records, timezone.now()))
+    first = record_numbers_next(batch.review_id)
+    _insert_rows(_record_rows(batch, records, timezone.now(), first))
     ids = dict(Record.objects.filter(batch=batch).values_list("position", "pk"))
     return [ids[position] for position in range(1, len(records) + 1)]
 
 
 _COLUMNS = [
-    "review_id", "batch_id", "position", "title", "abstract", "authors", "year", "journal",
-    "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "language", "raw",
+    "review_id", "batch_id", "position", "number", "title", "abstract", "authors", "year",
+    "journal", "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "language", "raw",
     "title_key", "first_author_key", "removed_reason", "created_at",
 ]  # fmt: skip
 
@@ -306,7 +306,7 @@ def _insert_rows(rows: list[tuple]) -> None:
             cursor.executemany(sql, rows)
 
 
-def _record_rows(batch, records: Sequence, now) -> list[tuple]:
+def _record_rows(batch, records: Sequence, now, first_number: int) -> list[tuple]:
 
     dumps = json.dumps
     rows = []
@@ -314,9 +314,9 @@ def _record_rows(batch, records: Sequence, now) -> list[tuple]:
         doi, pmid = keys.normalise_doi(r.doi), keys.normalise_pmid(r.pmid)
         rows.append(
             (
-                batch.review_id, batch.pk, i + 1, r.title.strip(), r.abstract or "",
-                dumps(list(r.authors or [])), r.year, r.journal or "", r.volume or "",
-                r.issue or "", r.pages or "", doi, pmid, r.url or "",
+                batch.review_id, batch.pk, i + 1, first_number + i, r.title.strip(),
+                r.abstract or "", dumps(list(r.authors or [])), r.year, r.journal or "",
+                r.volume or "", r.issue or "", r.pages or "", doi, pmid, r.url or "",
                 dumps(list(r.keywords or [])), r.language or "", dumps(r.raw or {}),
                 keys.title_key(r.title)[:255], keys.first_author_key(r.authors)[:100], "", now,
             )
@@ -333,9 +333,11 @@ class ImportSummary:
 
 def import_summary(batch: ImportBatch) -> ImportSummary:
     records = Record.objects.filter(batch=batch)
-    possible = DuplicatePair.objects.filter(
-        review=batch.review_id, status=PairStatus.POSSIBLE, record_b__batch=batch
-    ).count()
+    possible = (
+        DuplicatePair.objects.filter(review=batch.review_id, record_b__batch=batch)
+        .awaiting()
+        .count()
+    )
     return ImportSummary(
         records=batch.record_count,
         duplicates=records.filter(duplicate_of__isnull=False).count(),

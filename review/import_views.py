@@ -119,10 +119,12 @@ def duplicate_decide(request, slug, pair_id, action):
             raise ValidationError(f"Unknown action {action!r}.")
     except ValidationError as e:
         error = " ".join(e.messages)
-    if request.htmx:
+    if request.htmx:  # the card, and the page's counters swapped out of band
         context = {"review": review, "can": abilities(request.user, review),
-                   "pair": selectors.duplicate_pair(review, pair.pk), "error": error}  # fmt: skip
-        return render(request, "review/duplicates.html#pair-card", context)
+                   "pair": selectors.duplicate_pair(review, pair.pk), "error": error,
+                   "tallies": selectors.duplicate_tallies(review), "statuses": PairStatus.choices,
+                   "oob": True}  # fmt: skip
+        return render(request, "review/duplicates.html#decided", context)
     if error:
         messages.error(request, error)
     return redirect("review:duplicates", slug=review.slug)

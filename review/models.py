@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from review import keys
 
@@ -286,6 +287,9 @@ class Record(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
     batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="records")
     position = models.PositiveIntegerField(default=0, help_text="Entry number within its file.")
+    number = models.PositiveIntegerField(
+        help_text="The record's number in its review (Record 1, 2, …), in import order."
+    )
 
     title = models.TextField()
     abstract = models.TextField(blank=True)
@@ -341,6 +345,7 @@ class Record(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["review", "number"], name="record_number_in_review"),
             models.CheckConstraint(
                 condition=Q(year__isnull=True) | Q(year__gte=1000, year__lte=2999),
                 name="record_year_plausible",
@@ -374,6 +379,21 @@ class PairStatus(models.TextChoices):
     REJECTED = "rejected", "Not duplicates"
 
 
+class DuplicatePairQuerySet(models.QuerySet):
+    def same_group(self) -> "DuplicatePairQuerySet":
+        """Pairs whose two records are already in one duplicate group (they share a primary),
+        e.g. b and c once the pairs (a, b) and (a, c) were merged: nothing is left to ask."""
+        return self.annotate(
+            primary_a=Coalesce("record_a__duplicate_of_id", "record_a_id"),
+            primary_b=Coalesce("record_b__duplicate_of_id", "record_b_id"),
+        ).filter(primary_a=F("primary_b"))
+
+    def awaiting(self) -> "DuplicatePairQuerySet":
+        """Possible duplicates that still need a person: not already in one group."""
+        merged = self.filter(status=PairStatus.POSSIBLE).same_group().values("pk")
+        return self.filter(status=PairStatus.POSSIBLE).exclude(pk__in=merged)
+
+
 class DuplicatePair(models.Model):
     """Two records the de-duplicator matched, with why, and what became of the match.
 
@@ -393,6 +413,8 @@ class DuplicatePair(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DuplicatePairQuerySet.as_manager()
 
     class Meta:
         ordering = ["-score", "id"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from review.dedup.explain import explain_match
 from review.models import (
     DuplicatePair,
     ImportBatch,
@@ -126,6 +127,7 @@ class PairView:
     left: Record
     right: Record
     rows: list[PairRow]
+    why: list[str]  # how they matched, in plain words
 
 
 def _shown(value) -> str:
@@ -142,7 +144,7 @@ def _pair_view(pair: DuplicatePair) -> PairView:
     for name, label in _PAIR_FIELDS:
         a, b = _shown(getattr(left, name)), _shown(getattr(right, name))
         rows.append(PairRow(label, a, b, differs=fold(a) != fold(b)))
-    return PairView(pair, left, right, rows)
+    return PairView(pair, left, right, rows, why=explain_match(pair.reason))
 
 
 def _pairs(review: Review) -> QuerySet[DuplicatePair]:
@@ -152,8 +154,10 @@ def _pairs(review: Review) -> QuerySet[DuplicatePair]:
 
 
 def duplicate_pairs(review: Review, *, status: str) -> list[PairView]:
-    pairs = _pairs(review).filter(status=status).order_by("-score", "pk")
-    return LazyPairViews(pairs)
+    """The review's pairs in `status`; possible pairs only while they still need a person."""
+    pairs = _pairs(review)
+    pairs = pairs.awaiting() if status == PairStatus.POSSIBLE else pairs.filter(status=status)
+    return LazyPairViews(pairs.order_by("-score", "pk"))
 
 
 class LazyPairViews:
@@ -179,10 +183,12 @@ def duplicate_pair(review: Review, pair_id: int) -> PairView:
 
 
 def duplicate_tallies(review: Review) -> dict[str, int]:
-    counts = dict(
-        DuplicatePair.objects.filter(review=review)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-    )
-    return {status: counts.get(status, 0) for status in PairStatus.values}
+    """Pairs per status; `possible` counts those that still need a person, and `settled` the
+    possible pairs whose records were merged meanwhile through other pairs (not asked again)."""
+    pairs = DuplicatePair.objects.filter(review=review)
+    counts = dict(pairs.order_by().values_list("status").annotate(n=Count("pk")))
+    settled = pairs.filter(status=PairStatus.POSSIBLE).same_group().count()
+    tallies = {status: counts.get(status, 0) for status in PairStatus.values}
+    tallies[PairStatus.POSSIBLE] -= settled
+    tallies["settled"] = settled
+    return tallies

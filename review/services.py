@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils.text import slugify
 
 from review.models import (
@@ -36,11 +37,28 @@ DEFAULT_EXCLUSION_REASONS = (
 )
 
 
+#: addresses a review cannot take: other pages live there (/reviews/new/)
+RESERVED_SLUGS = frozenset({"new"})
+_SUFFIX_ROOM = 10  # for the "-2", "-3" … that makes a slug unique
+
+
+def _cut_between_words(slug: str, limit: int) -> str:
+    """`slug` cut to at most `limit` characters at a hyphen (mid-word only for one long word)."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[:limit]
+    if slug[limit] != "-" and "-" in head:
+        head = head.rsplit("-", 1)[0]
+    return head.strip("-")
+
+
 def unique_review_slug(title: str) -> str:
-    """A slug for the title that no review has yet and that is never all digits."""
-    base = slugify(title)[:70] or "review"
-    if base.isdigit():
-        base = f"review-{base}"
+    """A slug for the title, cut between words, that no review has yet and that is never all
+    digits nor a reserved word."""
+    limit = Review._meta.get_field("slug").max_length - _SUFFIX_ROOM
+    base = _cut_between_words(slugify(title), limit) or "review"
+    if base.isdigit() or base in RESERVED_SLUGS:
+        base = _cut_between_words(f"review-{base}", limit)
     slug, n = base, 2
     while Review.objects.filter(slug=slug).exists():
         slug, n = f"{base}-{n}", n + 1
@@ -203,10 +221,13 @@ def records_add(
         try:
             # Field validation only: a model constraint check costs a query per record, and the
             # database enforces the constraints anyway (the whole batch rolls back on a breach).
-            record.clean_fields(exclude=["review", "batch"])
+            record.clean_fields(exclude=["review", "batch", "number"])
         except ValidationError as error:
             raise ValidationError(f"{filename}, entry {position}: {_describe(error)}") from error
         records.append(record)
+    first = record_numbers_next(review)
+    for offset, record in enumerate(records):
+        record.number = first + offset
     batch = ImportBatch.objects.create(
         review=review,
         source=source,
@@ -222,6 +243,19 @@ def records_add(
     Record.objects.bulk_create(records, batch_size=1000)
     statistics_refresh(len(records))
     return batch
+
+
+def record_numbers_next(review: Review | int) -> int:
+    """The review's next record number (Record N): one more than its highest.
+
+    Locks the review's row until the caller's transaction ends, so two imports into one review
+    at once take their numbers in turn (the unique constraint on (review, number) backs this).
+    Must run inside the transaction that writes the records.
+    """
+    review_id = review if isinstance(review, int) else review.pk
+    list(Review.objects.select_for_update().filter(pk=review_id).values_list("pk"))
+    highest = Record.objects.filter(review_id=review_id).aggregate(n=Max("number"))["n"]
+    return (highest or 0) + 1
 
 
 #: bulk writes of at least this many records refresh PostgreSQL's planner statistics at once

@@ -17,7 +17,7 @@ from review.access import abilities, review_for_user
 from review.forms import MemberAddForm, MemberRoleForm, ReviewForm, SourceForm
 from screening.agreement_selectors import agreement_by_pair
 from screening.models import Stage
-from screening.prisma import prisma_counts
+from screening.prisma import prisma_counts, studies_without_records, studies_without_records_note
 from screening.record_selectors import pending_lines, prisma_boxes
 
 
@@ -54,6 +54,7 @@ def review_dashboard(request, slug):
         "rules": counts.rules() if can.results.everything else [],
         "failing": counts.check() if can.results.everything else [],
         "pending": pending_lines(counts, can.results),
+        "unrecorded": studies_without_records_note(studies_without_records(review)),
         "sources": selectors.source_counts(review),
         "agreement": agreement,
         "has_agreement": any(pairs for _label, pairs in agreement),

@@ -53,7 +53,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEL_MAX_TEXT = 32_767
 
+# `record_number` is the record's number in its review ("Record N" on the pages); `record_id` and
+# `duplicate_of` are database ids (as in the pages' addresses), unique across reviews.
 RECORD_COLUMNS = [
+    "record_number",
     "record_id",
     "title",
     "authors",
@@ -71,6 +74,7 @@ RESULT_FIELDS = ["result", "method", "reason", "resolved_by", "settled_at", "res
 VOTE_FIELDS = ["vote", "reason", "note", "voted_at"]
 RETRIEVAL_COLUMNS = ["retrieval_status", "retrieval_url", "retrieval_file", "not_retrieved_reason"]
 LONG_COLUMNS = [
+    "record_number",
     "record_id",
     "title",
     "doi",
@@ -179,6 +183,7 @@ def _record_cells(record: Record) -> list:
     if isinstance(authors, list):
         authors = "; ".join(str(author) for author in authors)
     return [
+        record.number,
         record.pk,
         record.title,
         authors or "",
@@ -253,6 +258,7 @@ def _long_rows(review, viewer, resolver, visibility) -> Iterator[list]:
                 result = results.get((record.pk, stage))
                 for vote in votes.get((record.pk, stage), []):
                     yield [
+                        record.number,
                         record.pk,
                         record.title,
                         record.doi,

@@ -182,6 +182,27 @@ class RuleFailure:
         return f"{self.rule} fails: {self.message}"
 
 
+def studies_without_records(review: Review) -> int:
+    """Studies entered for analysis with no record reporting them (e.g. the bcg demo, typed in
+    from a published meta-analysis): they exist outside the flow diagram's counts."""
+    return review.studies.filter(reports__isnull=True).count()
+
+
+def studies_without_records_note(n: int) -> str:
+    """What the PRISMA page and the dashboard say about such studies ("" when there are none)."""
+    if not n:
+        return ""
+    if n == 1:
+        return (
+            "1 study was entered directly for analysis, without records; it is not in the flow "
+            "diagram."
+        )
+    return (
+        f"{n:,} studies were entered directly for analysis, without records; they are not in "
+        "the flow diagram."
+    )
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 

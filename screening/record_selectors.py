@@ -11,11 +11,14 @@ and the votes of settled records and of conflicts they may resolve.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
+from review import keys
 from review.access import ResultsVisibility, results_visibility
 from review.models import DedupEvent, Record, Review
 from screening.models import (
@@ -276,6 +279,29 @@ def _vote_count(stage: str):
     )
 
 
+_RECORD_NUMBER = re.compile(r"(?:record\s*|#)?(\d+)", re.IGNORECASE)
+
+
+def search_query(search: str) -> Q:
+    """What the records list's search box matches: words in the title or the authors (a plain
+    case-insensitive substring), the DOI (also given as a doi.org link), the PMID, or the
+    record's number in its review ("12", "Record 12", "#12")."""
+    search = search.strip()
+    # Authors are a JSON list; SQLite stores non-ASCII names \u-escaped, so look for both.
+    escaped = json.dumps(search)[1:-1]
+    query = Q(title__icontains=search) | Q(authors__icontains=search)
+    if escaped != search:
+        query |= Q(authors__icontains=escaped)
+    doi = keys.normalise_doi(search)
+    if doi:
+        query |= Q(doi=doi)
+    query |= Q(pmid=search)
+    number = _RECORD_NUMBER.fullmatch(search)
+    if number:
+        query |= Q(number=int(number.group(1)))
+    return query
+
+
 def record_list(
     review: Review,
     *,
@@ -302,13 +328,11 @@ def record_list(
         records = records_behind(review, count, key or None)
     else:
         records = Record.objects.filter(review=review)
-    search = search.strip()
-    if search:
-        query = Q(title__icontains=search) | Q(doi__iexact=search.lower()) | Q(pmid=search)
-        if search.isdigit():
-            query |= Q(pk=int(search))
-        records = records.filter(query)
-    records = records.select_related("batch__source")
+    if search.strip():
+        records = records.filter(search_query(search))
+    records = records.select_related("batch__source").annotate(
+        duplicate_of_number=F("duplicate_of__number")
+    )
     for stage, prefix in ((Stage.TITLE_ABSTRACT, "ta"), (Stage.FULL_TEXT, "ft")):
         if visibility is None or visibility.stage(stage):
             records = records.annotate(**{f"{prefix}_result": _current_verdict(stage)})

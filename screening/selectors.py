@@ -8,6 +8,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from review.access import results_visibility
+from review.markup import inline_markup
 from review.models import Record, Review
 from screening.models import Reopening, ScreeningDecision, StageResult
 from screening.services import downstream_visible, eligible_records, stage_mode
@@ -73,18 +74,24 @@ def last_decision(review: Review, reviewer, stage: str) -> ScreeningDecision | N
 
 
 def highlight(text: str, include: list[str], exclude: list[str]) -> SafeString:
-    """Escape `text` and wrap the review's keywords in <mark> (green include, red exclude)."""
-    html = escape(text or "")
+    """Escape `text` (keeping its inline markup: review.markup) and wrap the review's keywords
+    in <mark> (green include, red exclude)."""
+    html = inline_markup(text or "")
     css = {w.casefold(): "kw-exclude" for w in exclude if w.strip()}
     css.update({w.casefold(): "kw-include" for w in include if w.strip()})
     if not css:
         return mark_safe(html)  # noqa: S308  (escaped above)
     words = sorted(css, key=len, reverse=True)  # longest first: "recognition memory" > "memory"
     pattern = re.compile(r"\b(" + "|".join(re.escape(escape(w)) for w in words) + r")\b", re.I)
-    html = pattern.sub(
-        lambda m: f'<mark class="{css[m.group(1).casefold()]}">{m.group(1)}</mark>', html
-    )
-    return mark_safe(html)  # noqa: S308  (one pass over escaped text; only <mark> added)
+    parts = _MARKUP_TAG.split(html)  # text, tag, text, …: keywords are marked in text only
+    parts[::2] = [
+        pattern.sub(lambda m: f'<mark class="{css[m.group(1).casefold()]}">{m.group(1)}</mark>', t)
+        for t in parts[::2]
+    ]
+    return mark_safe("".join(parts))  # noqa: S308  (escaped text; only <mark> added)
+
+
+_MARKUP_TAG = re.compile(r"(</?[a-z]+>)")
 
 
 def conflict_views(review: Review, stage: str, records) -> list[tuple[Record, list, object]]:

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.db.models import Max
 
 from review.models import Arm, ImportBatch, ImportFormat, Membership, Record, Review, Source
 
@@ -56,3 +57,7 @@ class RecordFactory(factory.django.DjangoModelFactory):
     batch = factory.SubFactory(ImportBatchFactory)
     review = factory.SelfAttribute("batch.review")
     title = factory.Sequence(lambda n: f"A randomised trial number {n}")
+    # The review's next number (Record N), as an import would give it.
+    number = factory.LazyAttribute(
+        lambda o: (Record.objects.filter(review=o.review).aggregate(n=Max("number"))["n"] or 0) + 1
+    )

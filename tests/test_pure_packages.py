@@ -22,6 +22,7 @@ PACKAGES = {
     "review.dedup": ({"rapidfuzz"}, {"django", "rest_framework", "pandas"}),
     "screening.agreement": (set(), {"django", "numpy", "scipy", "pandas"}),
     "review.keys": (set(), {"django"}),
+    "review.markup": (set(), {"django"}),
     # scikit-learn itself imports pandas when it is installed
     "screening.ranking": ({"numpy", "scipy", "sklearn"}, {"django", "rest_framework"}),
 }

@@ -53,6 +53,7 @@ class RecordSerializer(serializers.ModelSerializer):
         model = Record
         fields = [
             "id",
+            "number",
             "source",
             "batch",
             "position",

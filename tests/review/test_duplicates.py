@@ -103,3 +103,62 @@ def test_reviewers_cannot_decide_and_outsiders_see_nothing(
     assert client.get(reverse("review:duplicates", args=[review.slug])).status_code == 404
     pair.refresh_from_db()
     assert pair.status == "possible"
+
+
+@pytest.fixture
+def triangle(review):
+    """Three records of one study and the three possible pairs between them."""
+    batch = factories.ImportBatchFactory(source__review=review)
+    a, b, c = (
+        factories.RecordFactory(batch=batch, title=f"Exercise for depression{end}")
+        for end in ("", ".", " (trial)")
+    )
+    pairs = [
+        DuplicatePair.objects.create(
+            review=review, record_a=x, record_b=y, score=0.8, reason="title 0.95", status="possible"
+        )
+        for x, y in ((a, b), (a, c), (b, c))
+    ]
+    return pairs
+
+
+def possible_pairs_shown(client, review):
+    response = client.get(reverse("review:duplicates", args=[review.slug]))
+    return response, [p.pair.pk for p in response.context["page"]]
+
+
+def test_a_pair_already_merged_through_other_pairs_is_not_asked_again(
+    client, review, lead, triangle
+):
+    ab, ac, bc = triangle
+    client.force_login(lead)
+    dedup_service.duplicate_pair_confirm(pair=ab, user=lead)
+    dedup_service.duplicate_pair_confirm(pair=ac, user=lead)
+    response, shown = possible_pairs_shown(client, review)
+    assert shown == []  # b and c are already one record's duplicates
+    assert response.context["tallies"]["possible"] == 0
+    assert b"already merged through other pairs" in response.content
+    # Undo the merge that joined c: the question about b and c is open again.
+    dedup_service.duplicate_pair_undo(pair=ac, user=lead)
+    _, shown = possible_pairs_shown(client, review)
+    assert sorted(shown) == sorted([ac.pk, bc.pk])
+
+
+def test_the_counters_are_updated_with_the_card_after_an_undo(client, review, lead, pair):
+    dedup_service.duplicate_pair_confirm(pair=pair, user=lead)
+    client.force_login(lead)
+    url = reverse("review:duplicate-decide", args=[review.slug, pair.pk, "undo"])
+    response = client.post(url, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert f'id="pair-{pair.pk}"' in html  # the card itself
+    # and, swapped out of band, the counters: the pair is possible again, no longer confirmed
+    assert '<span class="count" id="tally-possible" hx-swap-oob="true">1</span>' in html
+    assert '<span class="count" id="tally-confirmed" hx-swap-oob="true">0</span>' in html
+
+
+def test_the_page_says_how_the_records_matched_in_plain_words(client, review, lead, pair):
+    pair.reason = "rule: same identifier and similar title | agree: same DOI 10.1/x; title 0.97"
+    pair.save()
+    client.force_login(lead)
+    html = client.get(reverse("review:duplicates", args=[review.slug])).content.decode()
+    assert ">Same DOI · Titles 97% alike</span>" in html
