@@ -110,7 +110,8 @@ def test_two_imports_into_one_review_at_once_get_distinct_numbers():
 def test_the_migration_numbers_existing_records_per_review_in_id_order():
     from django.db.migrations.executor import MigrationExecutor
 
-    before, after = [("review", "0004_record_open_batch_index")], [("review", "0005_record_number")]
+    before = [("review", "0005_review_decimal_separator")]
+    after = [("review", "0006_record_number")]
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     apps = executor.loader.project_state(before).apps
