@@ -19,7 +19,7 @@ from analysis import report as reports
 from analysis.engine import MetaAnalysisError
 from analysis.engine import inputs as engine_inputs
 from analysis.engine.converters import se_from_ci
-from analysis.engine.numbers import NumberError, format_number, parse_number
+from analysis.engine.numbers import COMMA, NumberError, format_number, parse_number
 from analysis.models import (
     ROB2_DOMAINS,
     DataType,
@@ -621,12 +621,17 @@ def sheet_csv(review) -> str:
     data = {
         (d.study_id, d.outcome_id): d for d in EffectData.objects.filter(outcome__review=review)
     }
+    decimal = review.decimal_separator
     out = io.StringIO()
-    writer = csv.writer(out)
+    # with a decimal comma, the semicolon-separated CSV that spreadsheets in those locales write
+    writer = csv.writer(out, delimiter=";" if decimal == COMMA else ",")
     writer.writerow(header)
     for study in review.studies.select_related("risk_of_bias").order_by("label"):
         rob = getattr(study, "risk_of_bias", None)
-        tail = [mod_values.get((study.pk, m.pk), "") for m in moderators] + [
+        tail = [
+            moderator_for_input(m, mod_values.get((study.pk, m.pk), ""), decimal)
+            for m in moderators
+        ] + [
             getattr(rob, d, "") if rob else "" for d in rob_fields
         ]
         for outcome in outcomes or [None]:
@@ -636,7 +641,7 @@ def sheet_csv(review) -> str:
                 [
                     study.label,
                     outcome.name if outcome else "",
-                    *(_cell(values.get(f)) for f in fields),
+                    *(number_for_input(values.get(f), decimal) for f in fields),
                     d.notes if d else "",
                     *tail,
                 ]
@@ -644,9 +649,26 @@ def sheet_csv(review) -> str:
     return out.getvalue()
 
 
-def _cell(value) -> str:
-    if value is None:
+def number_for_input(value, decimal: str | None = None) -> str:
+    """A stored value as text in the review's convention ("" for none)."""
+    if value is None or value == "":
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value, decimal)
     return str(value)
+
+
+def values_for_input(values: dict, decimal: str | None) -> dict:
+    """Stored values as a form shows them: numbers in the review's convention (0,187 with a
+    decimal comma), so that saving the form again reads them back unchanged."""
+    return {field: number_for_input(value, decimal) for field, value in values.items()}
+
+
+def moderator_for_input(moderator, value: str, decimal: str | None) -> str:
+    """A stored moderator value (numeric ones are kept with a decimal point) as a form shows it."""
+    if moderator.kind != ModeratorKind.NUMERIC or not value:
+        return value
+    try:
+        return format_number(parse_number(value, field=moderator.name), decimal)
+    except NumberError:  # stored before numbers were checked: shown as it is
+        return value

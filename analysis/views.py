@@ -184,6 +184,7 @@ def outcome_data(request, slug, outcome_id):
         else:
             shown = data.values if data else {}
             notes = data.notes if data else ""
+        shown = extraction.values_for_input(shown, review.decimal_separator)
         effect = extraction.effect_summary(outcome, data.values) if data else None
         rows.append(
             {
@@ -256,8 +257,8 @@ def reconcile_page(request, slug, outcome_id):
                     (
                         f,
                         extraction.FIELD_LABELS[f],
-                        a.values.get(f),
-                        b.values.get(f),
+                        extraction.number_for_input(a.values.get(f), review.decimal_separator),
+                        extraction.number_for_input(b.values.get(f), review.decimal_separator),
                         f in differing,
                     )
                     for f in outcome.fields
@@ -320,7 +321,10 @@ def study_page(request, slug, study_id):
         "extraction",
         study=study,
         errors=errors,
-        moderators=[(m, values.get(m.pk, "")) for m in moderators],
+        moderators=[
+            (m, extraction.moderator_for_input(m, values.get(m.pk, ""), review.decimal_separator))
+            for m in moderators
+        ],
         domains=[
             (name, label, getattr(rob, name, "") if rob else "")
             for name, label in [*ROB2_DOMAINS, ("overall", "Overall")]

@@ -45,11 +45,13 @@ class NumberError(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
-def format_number(value: float) -> str:
-    """A number as the shortest text that reads back as the same float (1234, not 1234.0)."""
-    if float(value).is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(float(value))
+def format_number(value: float, decimal: str | None = None) -> str:
+    """A number as the shortest text that reads back as the same float (1234, not 1234.0), in
+    the convention `decimal` declares (``0,187`` with a decimal comma; never a thousands
+    separator), so that what a page or a sheet shows can be saved again unchanged."""
+    value = float(value)
+    text = str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    return text.replace(".", ",") if decimal == COMMA else text
 
 
 def _read(text: str, decimal: str | None) -> float | None:

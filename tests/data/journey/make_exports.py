@@ -2,8 +2,8 @@
 
     .venv/bin/python tests/data/journey/make_exports.py
 
-Records 0–12 of `review/demo_data/Sep_2021.csv.gz` become an Embase-style RIS export and records
-10–19 a PubMed MEDLINE (.nbib) export, so three records are found by both databases, as real
+Records 0-12 of `review/demo_data/Sep_2021.csv.gz` become an Embase-style RIS export and records
+10-19 a PubMed MEDLINE (.nbib) export, so three records are found by both databases, as real
 searches overlap. Nothing is invented: titles, abstracts, years, DOIs and PMIDs are the records'
 own. Two differences that real exports of one article show are kept: Embase exports of record 12
 carry neither DOI nor PMID and give the year of print (one later than PubMed's), so the
