@@ -31,9 +31,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
+from accounts.models import Invitation
 from analysis.models import DataType, Outcome
 from review.models import Arm
 from screening import prioritisation, services
+from screening.models import BulkUpload
 from tests import factories
 from tests.blind.normalise import normalise
 from tests.screening_flow.helpers import member
@@ -51,6 +53,15 @@ NOT_REACHED = {
     "calibration-close": "no calibration round (the round's own agreement is shown to its pair)",
     "duplicate-decide": "no possible duplicate pair in these worlds",
     "study": "no study: nobody links included reports in these worlds",
+    "study-rename": "no study in these worlds (and a lead's action)",
+    "study-merge": "no study in these worlds (and a lead's action)",
+    "study-delete": "no study in these worlds (and a lead's action)",
+    "bulk-report": "no bulk upload of full texts in these worlds (a lead's pages)",
+    "bulk-confirm": "no bulk upload in these worlds",
+    "bulk-discard": "no bulk upload in these worlds",
+    "invitation": "an invitation link: Bob holds none (tests/accounts)",
+    "invitation-revoke": "no invitation in these worlds (a lead's action)",
+    "password_reset_confirm": "a link from a reset e-mail, about an account, not the review",
 }
 
 
@@ -263,6 +274,7 @@ def _patterns(resolver=None, namespace=""):
 
 def _values(review, bob):
     """Values for each URL parameter: every instance in the review Bob could name."""
+    invitations = Invitation.objects.filter(review=review)
     return {
         "slug": [review.slug],
         "review_slug": [review.slug],
@@ -280,6 +292,10 @@ def _values(review, bob):
         "pair_id": [],
         "action": ["confirm"],
         "study_id": list(review.studies.values_list("pk", flat=True)),
+        "invitation_id": list(invitations.values_list("pk", flat=True)),
+        "upload_id": list(BulkUpload.objects.filter(review=review).values_list("pk", flat=True)),
+        "token": [],  # invitation links: Bob holds none (tests/accounts)
+        "uidb64": [],  # password-reset links: about Bob's account, not the review
     }
 
 
