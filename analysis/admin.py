@@ -9,8 +9,10 @@ from analysis.models import (
     Outcome,
     RiskOfBias,
     Study,
+    StudyEvent,
     StudyReport,
 )
+from screening.admin import ReadOnlyAdmin
 
 
 class StudyReportInline(admin.TabularInline):
@@ -73,3 +75,11 @@ class ExtractionEventAdmin(admin.ModelAdmin):
 class ExtractionDraftAdmin(admin.ModelAdmin):
     list_display = ["study", "outcome", "extractor", "updated_at"]
     raw_id_fields = ["study", "outcome", "extractor"]
+
+
+@admin.register(StudyEvent)
+class StudyEventAdmin(ReadOnlyAdmin):
+    """The log of renamed, merged and deleted studies: written by analysis.studies only."""
+
+    list_display = ["created_at", "review", "action", "label", "user"]
+    list_filter = ["action"]
