@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from analysis import studies
 from analysis.models import Study
 from review.access import abilities, review_for_user
+from review.params import id_param
 
 
 def _study(review, study_id) -> Study:
@@ -37,7 +38,7 @@ def study_merge(request, slug, study_id):
     review = review_for_user(request.user, slug, need="manage")
     other = _study(review, study_id)
     data = request.POST if request.method == "POST" else request.GET
-    keep = get_object_or_404(Study, pk=data.get("into") or 0, review=review)
+    keep = get_object_or_404(Study, pk=id_param(data.get("into")) or 0, review=review)
     choices = {k.removeprefix("choice-"): v for k, v in data.items() if k.startswith("choice-")}
     errors = []
     try:

@@ -26,6 +26,7 @@ from analysis.models import (
     Study,
 )
 from review.access import abilities, review_for_user
+from review.params import id_param
 
 
 def _context(request, review, tab, **extra):
@@ -142,7 +143,7 @@ def outcome_data(request, slug, outcome_id):
     posted: dict[int, dict] = {}
     if request.method == "POST":
         review_for_user(request.user, slug, need="screen")
-        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        study = get_object_or_404(Study, pk=id_param(request.POST.get("study")) or 0, review=review)
         raw = {f: request.POST.get(f, "") for f in outcome.fields}
         if outcome.data_type == "generic":
             raw |= {f: request.POST.get(f, "") for f in ("ci_lb", "ci_ub")}
@@ -224,7 +225,7 @@ def reconcile_page(request, slug, outcome_id):
     is_lead = abilities(request.user, review).can_manage
     errors: dict[int, dict] = {}
     if request.method == "POST":
-        study = get_object_or_404(Study, pk=request.POST.get("study"), review=review)
+        study = get_object_or_404(Study, pk=id_param(request.POST.get("study")) or 0, review=review)
         state = dual.states(outcome)[study.pk]
         if not is_lead and state.mine(request.user):
             raise PermissionDenied("You extracted this study: another resolver settles it.")

@@ -11,6 +11,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from review.access import abilities, review_for_user
+from review.params import id_param
 from screening import fulltext
 from screening.models import BulkUpload, BulkUploadStatus
 
@@ -78,8 +79,8 @@ def _choices(post) -> dict[int, int | None]:
     choices = {}
     for key, value in post.items():
         record_id = key.removeprefix("choice-")
-        if key.startswith("choice-") and record_id.isdigit():
-            choices[int(record_id)] = int(value) if value.isdigit() else None
+        if key.startswith("choice-") and id_param(record_id) is not None:
+            choices[id_param(record_id)] = id_param(value)
     return choices
 
 
@@ -91,7 +92,7 @@ def bulk_confirm(request, slug, upload_id):
         attached = fulltext.bulk_upload_confirm(
             upload=upload,
             user=request.user,
-            attach=[pk for pk in request.POST.getlist("attach") if pk.isdigit()],
+            attach=[pk for pk in map(id_param, request.POST.getlist("attach")) if pk is not None],
             choices=_choices(request.POST),
         )
     except ValidationError as e:

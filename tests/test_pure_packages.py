@@ -23,6 +23,7 @@ PACKAGES = {
     "screening.agreement": (set(), {"django", "numpy", "scipy", "pandas"}),
     "review.keys": (set(), {"django"}),
     "review.markup": (set(), {"django"}),
+    "review.params": (set(), {"django"}),
     # scikit-learn itself imports pandas when it is installed
     "screening.ranking": ({"numpy", "scipy", "sklearn"}, {"django", "rest_framework"}),
 }

@@ -100,10 +100,11 @@ class Journey:
 
 
 @pytest.fixture
-def journey(browser, live_server):
+def journey(browser, live_server, capsys):
     folder = Path(os.environ.get("JOURNEY_SCREENSHOTS") or tempfile.mkdtemp(prefix="journey-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"\nJourney screenshots: {folder}")
+    with capsys.disabled():  # shown even when pytest captures output
+        print(f"\nJourney screenshots: {folder.resolve()}")
     j = Journey(browser, live_server, folder)
     yield j
     j.close()
