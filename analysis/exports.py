@@ -2,6 +2,10 @@
 diagram and counts, and two scripts (R with metafor; Python with this project's engine) that
 recompute every pooled number from the exported CSVs.
 
+Every CSV cell goes through `review.cells.safe_cell`: user text starting with = + - @ gets a
+leading apostrophe, so no spreadsheet runs it as a formula; numbers (also negative ones) are
+written as they are.
+
 The archive is deterministic (fixed member dates, sorted members), so the same review exports
 the same bytes.
 """
@@ -20,6 +24,7 @@ from analysis import extraction, plotting
 from analysis import report as reports
 from analysis.engine import MetaAnalysisError
 from analysis.models import ROB2_DOMAINS, DataType, Outcome
+from review.cells import safe_cell
 
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)
 
@@ -44,9 +49,9 @@ def _num(value) -> str:
 def _csv(header, rows) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([safe_cell(h) for h in header])
     for row in rows:
-        writer.writerow([_num(row.get(h)) for h in header])
+        writer.writerow([safe_cell(_num(row.get(h))) for h in header])
     return out.getvalue().encode("utf-8")
 
 

@@ -35,6 +35,7 @@ from analysis.models import (
     Study,
 )
 from analysis.studies import label_key
+from review.cells import safe_cell, unquote_cell
 
 #: the counts among the input fields: whole numbers
 INTEGER_FIELDS = {"ai", "ci", "n1i", "n2i", "ni", "xi"}
@@ -374,8 +375,10 @@ def _read_sheet(name: str, content: bytes):
         raise ExtractionError(
             {"file": [f"{name}: cannot read it as CSV or Excel ({exc})."]}
         ) from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.astype(object).where(frame.notna(), "")
+    # a text cell the sheet's download quoted against formula injection ('=cmd) is the user's
+    # text again (=cmd): exactly one apostrophe before a formula character is taken off
+    frame.columns = [unquote_cell(str(c).strip()) for c in frame.columns]
+    return frame.astype(object).where(frame.notna(), "").map(unquote_cell)
 
 
 @transaction.atomic
@@ -387,7 +390,9 @@ def import_sheet(
     and ci_ub), optional `notes`, moderator columns named `moderator:<name>` and RoB 2 columns
     `rob_d1` … `rob_d5`, `rob_overall`. Every row is checked before anything is written: any
     error aborts the whole file, with every row's messages ("line 5, sd1i: …"). Text numbers
-    are read with `decimal` (None: the review's separator); numeric Excel cells as they are."""
+    are read with `decimal` (None: the review's separator); numeric Excel cells as they are.
+    A text cell starting with an apostrophe before = + - @ (as the sheet's download writes
+    user text, review.cells) is read without that one apostrophe: `'=cmd` is the study `=cmd`."""
     decimal = decimal_of(review, decimal)
     frame = _read_sheet(name, content)
     for required in ("study", "outcome"):
@@ -593,7 +598,9 @@ def run_analysis(outcome: Outcome, **settings) -> reports.Report:
 def sheet_csv(review) -> str:
     """The extraction sheet for a review: columns study, outcome, every outcome's input fields,
     notes, one column per moderator and the RoB 2 judgements; a row per study and outcome with
-    what is already extracted (a study with no outcome yet gets one row with an empty outcome)."""
+    what is already extracted (a study with no outcome yet gets one row with an empty outcome).
+    Every cell goes through `review.cells.safe_cell`: user text starting with = + - @ gets a
+    leading apostrophe (the upload takes it off again), numbers stay as they are."""
     import csv
 
     outcomes = list(review.outcomes.all())
@@ -625,7 +632,7 @@ def sheet_csv(review) -> str:
     out = io.StringIO()
     # with a decimal comma, the semicolon-separated CSV that spreadsheets in those locales write
     writer = csv.writer(out, delimiter=";" if decimal == COMMA else ",")
-    writer.writerow(header)
+    writer.writerow([safe_cell(name) for name in header])
     for study in review.studies.select_related("risk_of_bias").order_by("label"):
         rob = getattr(study, "risk_of_bias", None)
         tail = [
@@ -637,15 +644,14 @@ def sheet_csv(review) -> str:
         for outcome in outcomes or [None]:
             d = data.get((study.pk, outcome.pk)) if outcome else None
             values = d.values if d else {}
-            writer.writerow(
-                [
-                    study.label,
-                    outcome.name if outcome else "",
-                    *(number_for_input(values.get(f), decimal) for f in fields),
-                    d.notes if d else "",
-                    *tail,
-                ]
-            )
+            row = [
+                study.label,
+                outcome.name if outcome else "",
+                *(number_for_input(values.get(f), decimal) for f in fields),
+                d.notes if d else "",
+                *tail,
+            ]
+            writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()
 
 

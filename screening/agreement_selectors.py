@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
+from review.cells import safe_cell
 from review.models import Review
 from screening.agreement import (
     BINARY_CATEGORIES,
@@ -46,10 +47,6 @@ CSV_HEADER = (
     "pabak",
     "ac1",
 )
-
-# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google
-# Sheets (OWASP "CSV injection"): such text cells get a leading apostrophe.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -134,11 +131,6 @@ def agreement_overall(review: Review, stage: str, binary: bool = True) -> Agreem
     return _stats(pooled, binary) if pooled else None
 
 
-def _text_cell(value: str) -> str:
-    """Text that a spreadsheet will not evaluate as a formula."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
-
 def _number_cell(value: float | None) -> str:
     """A number rounded to 4 decimals ("0.9000"); empty when undefined. Never "-0.0000"."""
     if value is None:
@@ -153,8 +145,9 @@ def agreement_csv(review: Review, binary: bool = True, stages=None) -> str:
     `percent_agreement` is a proportion (0.9000 = 90%); numbers have 4 decimals; an undefined
     kappa leaves kappa and its interval empty. `stages` limits the rows to those stages (a
     reviewer gets none of a stage that is blind for them). Text cells (stage, usernames) that
-    start with = + - @ or a tab/CR get a leading apostrophe; the numbers written here are plain
-    decimals (a negative kappa stays a number). Lines end with CRLF (RFC 4180).
+    start with = + - @ or a tab/CR get a leading apostrophe (review.cells.safe_cell); the
+    numbers written here are plain decimals (a negative kappa stays a number). Lines end with
+    CRLF (RFC 4180).
     """
     out = io.StringIO()
     writer = csv.writer(out)
@@ -164,9 +157,9 @@ def agreement_csv(review: Review, binary: bool = True, stages=None) -> str:
             s = pair.stats
             writer.writerow(
                 [
-                    _text_cell(stage),
-                    _text_cell(pair.reviewer_a),
-                    _text_cell(pair.reviewer_b),
+                    safe_cell(stage),
+                    safe_cell(pair.reviewer_a),
+                    safe_cell(pair.reviewer_b),
                     str(pair.n),
                     _number_cell(s.observed),
                     _number_cell(s.kappa),

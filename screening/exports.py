@@ -16,9 +16,10 @@ columns either. Results follow `review.access.results_visibility`: a stage blind
 requester leaves its result columns empty, and so are the retrieval, full-text and study cells
 of a database record while its title/abstract stage is blind for them.
 
-Formula injection (OWASP "CSV injection"): every text cell that starts with = + - @, a tab or a
-carriage return gets a leading apostrophe, in CSV and in Excel; numbers stay numbers. Excel
-cells holding text are written as strings, never as formulas.
+Formula injection (OWASP "CSV injection"): every cell goes through `review.cells.safe_cell`
+(text that starts with = + - @, a tab or a carriage return gets a leading apostrophe, in CSV and
+in Excel; numbers stay numbers). Excel cells holding text are written as strings, never as
+formulas.
 
 Scale: records are read in keyset chunks of `CHUNK` with their source, retrieval and study in
 the same query, then each chunk's results and visible votes in one query per stage, so the
@@ -41,6 +42,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from review.access import results_visibility
+from review.cells import safe_cell
 from review.models import Record, Review
 from screening.models import ExportStatus, Stage, StageResult
 from screening.services import visible_decisions
@@ -49,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 1000
 LAYOUTS = ("wide", "long")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEL_MAX_TEXT = 32_767
 
@@ -96,11 +97,6 @@ class Table:
     header: list[str]
     rows: Iterable[list]
     name: str = "records"  # "records" (wide) or "votes" (long): file and sheet name
-
-
-def safe_text(value: str) -> str:
-    """Text a spreadsheet will not evaluate as a formula (OWASP: prefix an apostrophe)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def records_table(*, review: Review, viewer, resolver: bool = False, layout: str = "wide") -> Table:
@@ -283,7 +279,7 @@ def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return safe_text(value)
+        return safe_cell(value)
     if isinstance(value, dt.datetime):
         return _utc(value).isoformat()
     return value
@@ -311,7 +307,7 @@ def csv_lines(table: Table, batch: int = 500) -> Iterator[str]:
 
 def _xlsx_cell(sheet, value):
     if isinstance(value, str):
-        text = safe_text(ILLEGAL_CHARACTERS_RE.sub("", value))[:EXCEL_MAX_TEXT]
+        text = safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))[:EXCEL_MAX_TEXT]
         cell = WriteOnlyCell(sheet, value=text)
         cell.data_type = "s"  # text, never a formula, whatever it starts with
         return cell

@@ -87,6 +87,7 @@ from django.db.models import (
 )
 
 from analysis.models import StudyReport
+from review.cells import safe_cell
 from review.models import (
     DATABASES_AND_REGISTERS,
     OTHER_METHODS,
@@ -870,7 +871,8 @@ def to_template_csv(counts: PrismaCounts) -> str:
     order, as the package's template, so the file loads with `PRISMA_data(read.csv(...))` or in
     the Shiny app. `n` holds the count; lists are "Name, n; Name, n" with commas and semicolons
     taken out of the names; a null count (step not done, box omitted) and the previous-version
-    and total rows (not an update) are `NA`, as are the title and band rows' `n`.
+    and total rows (not an update) are `NA`, as are the title and band rows' `n`. Every cell goes
+    through `review.cells.safe_cell` (a source or reason named "=…" gets a leading apostrophe).
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -889,7 +891,8 @@ def to_template_csv(counts: PrismaCounts) -> str:
             value = getattr(counts, data, None)
         url = f"{data or box}.html" if node else "NA"
         writer.writerow(
-            [
+            safe_cell(cell)
+            for cell in [
                 data or "NA",
                 node or "NA",
                 box,

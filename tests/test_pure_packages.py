@@ -21,6 +21,7 @@ PACKAGES = {
     "review.importers": (set(), {"django", "rest_framework"}),
     "review.dedup": ({"rapidfuzz"}, {"django", "rest_framework", "pandas"}),
     "screening.agreement": (set(), {"django", "numpy", "scipy", "pandas"}),
+    "review.cells": (set(), {"django"}),
     "review.keys": (set(), {"django"}),
     "review.markup": (set(), {"django"}),
     "review.params": (set(), {"django"}),

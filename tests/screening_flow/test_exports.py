@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from review.cells import safe_cell
 from screening import exports, services
 from screening.models import StageResult
 from tests import factories
@@ -422,16 +423,19 @@ def test_queries_grow_with_chunks_not_records(
         assert len(list(csv.reader(io.StringIO(client.get(url).getvalue().decode())))) == 37
 
 
-def test_safe_text_prefixes_only_dangerous_starts():
-    assert [exports.safe_text(s) for s in ["=1", "+1", "-1", "@a", "\ta", "\ra", "a=1", ""]] == [
+def test_safe_cell_prefixes_only_dangerous_starts():
+    # review.cells.safe_cell, which this export writes every cell through; "-1" is a number
+    cells = ["=1", "+1", "-1+1", "@a", "\ta", "\ra", "a=1", "", "-1"]
+    assert [safe_cell(s) for s in cells] == [
         "'=1",
         "'+1",
-        "'-1",
+        "'-1+1",
         "'@a",
         "'\ta",
         "'\ra",
         "a=1",
         "",
+        "-1",
     ]
 
 

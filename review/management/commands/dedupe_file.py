@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from review import dedup, importers
+from review.cells import safe_cell
 
 
 class Command(BaseCommand):
@@ -48,7 +49,8 @@ class Command(BaseCommand):
             writer = csv.writer(fh)
             writer.writerow(["record_id", "cluster_id", *(["reason"] if explain else [])])
             for i in ids:
-                writer.writerow([i, cluster[i], *([why.get(i, "")] if explain else [])])
+                row = [i, cluster[i], *([why.get(i, "")] if explain else [])]
+                writer.writerow([safe_cell(cell) for cell in row])
         clusters = len(set(cluster.values()))
         self.stdout.write(
             self.style.SUCCESS(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from review.cells import safe_cell
 from screening.ranking import (
     Ranker,
     RankerConfig,
@@ -165,7 +166,7 @@ class Command(BaseCommand):
             with output.open("w", newline="", encoding="utf-8") as fh:
                 writer = csv.writer(fh)
                 writer.writerow(["id"])
-                writer.writerows([ids[i]] for i in result.order)
+                writer.writerows([safe_cell(ids[i])] for i in result.order)
         except OSError as exc_:
             raise CommandError(f"Cannot write {output}: {exc_.strerror}.") from exc_
 
