@@ -228,6 +228,15 @@ coefficients <- function(outcome, res, name) {
              ci_ub = res$ci.ub, pval = res$pval, tau2 = res$tau2, i2 = NA, h2 = NA, q = NA,
              q_pval = NA, pi_lb = NA, pi_ub = NA)
 }
+# Text cells that started with = + - @ were written with a leading apostrophe (no spreadsheet
+# runs them as formulas); this takes it off again (review/cells.py, unquote_cell).
+unquote <- function(x) {
+  if (!is.character(x)) return(x)
+  rest <- sub("^'+", "", x)
+  number <- grepl("^-?([0-9]+([.,][0-9]+)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$", rest)
+  quoted <- grepl("^'", x) & grepl("^[-=+@\\t\\r]", rest) & !number
+  ifelse(quoted, substring(x, 2), x)
+}
 out <- NULL
 """
 
@@ -248,6 +257,8 @@ def r_script(exports: list[OutcomeExport]) -> str:
         parts.append(f"""
 # ---- {m["name"]} ----
 dat <- read.csv("{m["data"]}", check.names = FALSE, stringsAsFactors = FALSE)
+dat$study <- unquote(dat$study)
+if (!is.null(dat$subgroup)) dat$subgroup <- unquote(dat$subgroup)
 dat <- escalc(measure = "{m["measure"]}", {R_ESCALC[DataType(m["data_type"])]},
               data = dat, slab = study)
 res <- rma(yi, vi, data = dat, {args})
@@ -304,6 +315,7 @@ def main():
     if args.project:
         sys.path.insert(0, args.project)
     from analysis.report import RESULT_COLUMNS, analyse, result_rows
+    from review.cells import safe_cell, unquote_cell  # text cells quoted against formulas
 
     manifest = json.loads((HERE / "manifest.json").read_text(encoding="utf-8"))
     rows = []
@@ -313,9 +325,11 @@ def main():
             continue
         with (HERE / outcome["data"]).open(newline="", encoding="utf-8") as fh:
             data = list(csv.DictReader(fh))
-        labels = [r["study"] for r in data]
+        labels = [unquote_cell(r["study"]) for r in data]
         inputs = [{f: number(r[f]) for f in outcome["fields"]} for r in data]
-        groups = [r["subgroup"] or None for r in data] if outcome["subgroup"] else None
+        groups = None
+        if outcome["subgroup"]:
+            groups = [unquote_cell(r["subgroup"]) or None for r in data]
         covariate = [number(r["covariate"]) for r in data] if outcome["covariate"] else None
         report = analyse(
             labels, inputs, measure=outcome["measure"], method=outcome["method"],
@@ -331,8 +345,8 @@ def main():
         writer = csv.DictWriter(fh, RESULT_COLUMNS, lineterminator="\\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float) else v
-                             for k, v in row.items()})
+            writer.writerow({k: "" if v is None else repr(v) if isinstance(v, float)
+                             else safe_cell(v) for k, v in row.items()})
     print(f"Wrote {args.output}")
 
 
