@@ -26,6 +26,11 @@ Environment variables (all optional unless DEBUG is off):
     INVITATION_DAYS       how long an invitation link stays valid, in days (default 14).
     ALLOW_SIGNUP          "true" lets anyone create an account at /accounts/signup/ (default
                           false: people join by invitation).
+    LOGIN_FAILURE_LIMIT   failed logins per account name within the lockout window before it is
+                          locked (default 10; 0 turns the account limit off).
+    LOGIN_FAILURE_LIMIT_ADDRESS  failed logins per client address (REMOTE_ADDR: behind a
+                          reverse proxy the proxy must set it) before it is locked (default 50).
+    LOGIN_LOCKOUT_MINUTES  the window, and so the longest lock, in minutes (default 15).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -141,6 +146,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "review:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (accounts.login_throttle): this many failed logins within the window lock an
+# account name, or a client address (REMOTE_ADDR), until the window has passed.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_LIMIT_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_ADDRESS", default=50)
+LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
 
 # Invitations to a review's team, and open sign-up (off: people join by invitation).
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
