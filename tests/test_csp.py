@@ -98,5 +98,3 @@ def test_check_deploy_is_clean_with_the_policy():
     assert result.returncode == 0, result.stdout + result.stderr
     probe = "from config import settings as s; print('csp' in ' '.join(s.MIDDLEWARE))"
     assert run(probe, **PRODUCTION).stdout.strip() == "True"
-
-
