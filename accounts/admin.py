@@ -1,7 +1,11 @@
 from django.contrib import admin
 
-from accounts.models import Invitation
+from accounts.forms import AdminLoginForm
+from accounts.models import Invitation, LoginFailure
 from screening.admin import ReadOnlyAdmin
+
+# The admin's own login page counts failures and honours lockouts like /accounts/login/.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(Invitation)
@@ -21,3 +25,14 @@ class InvitationAdmin(ReadOnlyAdmin):
     list_filter = ["role"]
     search_fields = ["email", "review__title"]
     exclude = ["token_hash"]
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(ReadOnlyAdmin):
+    """Recent failed logins (the lockout window's worth); deleting rows lifts a lock."""
+
+    list_display = ["username", "address", "at"]
+    search_fields = ["username", "address"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -1,6 +1,9 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
+from django.core.exceptions import ValidationError
 
+from accounts import login_throttle
 from review.models import Role
 
 
@@ -30,3 +33,48 @@ class InvitedAccountForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
+
+
+class ThrottledLoginMixin:
+    """Refuse any password while the account or the address is locked; count each failure.
+
+    The lock is checked before the password, so the right password during a lockout is
+    refused like a wrong one (see accounts.login_throttle).
+    """
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        address = login_throttle.client_address(self.request)
+        if username is not None:
+            lock = login_throttle.lockout(username=username, address=address)
+            if lock is not None:
+                raise ValidationError(lock.message, code="locked")
+        try:
+            cleaned_data = super().clean()
+        except ValidationError as error:
+            if username is not None and error.code == "invalid_login":
+                login_throttle.failure_record(username=username, address=address)
+            raise
+        if self.user_cache is not None:
+            login_throttle.failures_clear(username=username)
+        return cleaned_data
+
+
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "Your username and password didn't match. Please try again.",
+    }
+
+
+class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    pass
+
+
+class ResetPasswordForm(SetPasswordForm):
+    """Setting a new password from a reset link also lifts the account's login lock."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        login_throttle.failures_clear(username=user.get_username())
+        return user

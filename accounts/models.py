@@ -73,3 +73,18 @@ class Invitation(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.state() == InvitationState.EXPIRED
+
+
+class LoginFailure(models.Model):
+    """One failed login: the username tried (case-folded, whether or not it exists) and the
+    client address. Rows older than the lockout window are pruned (accounts.login_throttle)."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from analysis import extraction
@@ -87,9 +89,16 @@ def plot_bytes(kind: str, fmt: str, outcome, settings: dict, report: Report) -> 
     return render(figure(kind, outcome, settings, report), fmt)
 
 
+_STYLE_ELEMENT = re.compile(r"<defs>\s*<style[^>]*>(.*?)</style>\s*</defs>", re.S)
+
+
 def _inline(kind, outcome, settings, report) -> str:
+    """The SVG for the page: without the XML declaration and DOCTYPE, and without matplotlib's
+    <style> element (the Content-Security-Policy blocks <style> in the page): its one rule,
+    round line joins and butt caps, becomes inherited attributes of the <svg> element."""
     svg = plot_bytes(kind, "svg", outcome, settings, report).decode("utf-8")
-    return svg[svg.index("<svg") :]  # without the XML declaration and DOCTYPE, for inlining
+    svg = _STYLE_ELEMENT.sub("", svg[svg.index("<svg") :], count=1)
+    return svg.replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
 
 
 def forest_svg(outcome, settings, report) -> str:

@@ -26,6 +26,11 @@ Environment variables (all optional unless DEBUG is off):
     INVITATION_DAYS       how long an invitation link stays valid, in days (default 14).
     ALLOW_SIGNUP          "true" lets anyone create an account at /accounts/signup/ (default
                           false: people join by invitation).
+    LOGIN_FAILURE_LIMIT   failed logins per account name within the lockout window before it is
+                          locked (default 10; 0 turns the account limit off).
+    LOGIN_FAILURE_LIMIT_ADDRESS  failed logins per client address (REMOTE_ADDR: behind a
+                          reverse proxy the proxy must set it) before it is locked (default 50).
+    LOGIN_LOCKOUT_MINUTES  the window, and so the longest lock, in minutes (default 15).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -37,6 +42,7 @@ Environment variables (all optional unless DEBUG is off):
 from pathlib import Path
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,6 +80,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The Content-Security-Policy header (SECURE_CSP below) on every response.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -141,6 +149,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "review:list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (accounts.login_throttle): this many failed logins within the window lock an
+# account name, or a client address (REMOTE_ADDR), until the window has passed.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_FAILURE_LIMIT_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_ADDRESS", default=50)
+LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
 
 # Invitations to a review's team, and open sign-up (off: people join by invitation).
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
@@ -220,6 +234,24 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+}
+
+# Content-Security-Policy: scripts and stylesheets only from this site, no inline <script>,
+# no on…= handlers, no <style> elements (templates/ holds none: tests/test_csp.py scans them).
+# Style *attributes* are allowed (style-src-attr): the inlined matplotlib plots carry dozens of
+# style="fill: …" attributes; an attribute can neither run script nor load anything from
+# elsewhere (img-src and default-src stay 'self'). The full-text PDF is framed from this site.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "frame-src": [CSP.SELF],
+    "object-src": [CSP.SELF],
+    "frame-ancestors": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
 }
 
 # HTTPS hardening whenever DEBUG is off (`check --deploy` passes with no warnings).
