@@ -3,6 +3,7 @@ change in one transaction, logged as a `StudyEvent`). See docs/extraction.md ("S
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -29,8 +30,12 @@ def label_key(label: str) -> str:
 
 
 def clean_label(label: str) -> str:
-    """A label as stored: trimmed, inner runs of spaces made one."""
-    return " ".join(label.split())[:MAX_LABEL]
+    """A label as stored: trimmed, inner runs of spaces made one. A control character (a NUL
+    byte, which PostgreSQL cannot store, among them) is refused, never dropped silently."""
+    label = " ".join(label.split())
+    if any(unicodedata.category(c) == "Cc" for c in label):
+        raise ValidationError("A study name cannot contain control characters.")
+    return label[:MAX_LABEL]
 
 
 def study_matching(*, review, label: str, exclude: Study | None = None) -> Study | None:

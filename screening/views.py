@@ -344,18 +344,18 @@ def inclusion(request, slug):
 def inclusion_link(request, slug, record_id):
     review = review_for_user(request.user, slug, need="screen")
     record = get_object_or_404(review.records, pk=record_id)
-    typed = clean_label(request.POST.get("study", ""))
     try:
+        typed = clean_label(request.POST.get("study", ""))
         link = services.report_link_study(
             review=review, record=record, user=request.user, study_label=typed
         )
     except ValidationError as e:
-        messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
+        messages.error(request, f"Record {record.number}: {' '.join(e.messages)}")
     else:
         if link.study.label != typed:
             messages.info(
                 request,
-                f"Record {record.pk}: “{typed}” is the existing study “{link.study.label}”; "
+                f"Record {record.number}: “{typed}” is the existing study “{link.study.label}”; "
                 "the report was linked to it.",
             )
     return redirect("screening:inclusion", slug=review.slug)

@@ -21,11 +21,12 @@ def world(review, lead):
     study = Study.objects.create(review=review, label="Wang 2019")
     other = Study.objects.create(review=review, label="Li 2020")
     upload = BulkUpload.objects.create(review=review, created_by=lead)
-    return outcome, study, other, upload
+    record = factories.RecordFactory(batch=factories.ImportBatchFactory(source__review=review))
+    return outcome, study, other, upload, record
 
 
 def _posts(review, world):
-    outcome, study, other, upload = world
+    outcome, study, other, upload, record = world
     slug = review.slug
     for junk in JUNK:
         yield reverse("review:invite", args=[slug]), {"email": junk, "role": junk}
@@ -54,6 +55,7 @@ def _posts(review, world):
             "ri": junk,
             "ni": "10",
         }
+        yield reverse("screening:inclusion-link", args=[slug, record.pk]), {"study": junk}
         yield reverse("review:settings", args=[slug]), {
             "title": "T",
             "decimal_separator": junk,
