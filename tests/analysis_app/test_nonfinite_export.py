@@ -76,3 +76,16 @@ def test_the_clean_json_helper_turns_non_finite_into_null():
 
     text = dumps_json({"a": float("-inf"), "b": [float("nan"), 1.5], "c": float("inf")})
     assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": None}
+
+
+def test_identical_effects_render_on_the_page_and_in_plots(client, identical):
+    from analysis.models import Outcome
+
+    outcome = Outcome.objects.get(review=identical)
+    client.force_login(identical.viewer_user)
+    client.raise_request_exception = False
+    args = [identical.slug, outcome.pk]
+    assert client.get(reverse("analysis:analysis", args=args)).status_code == 200
+    for kind in ("forest", "funnel"):
+        plot = client.get(reverse("analysis:plot", args=[*args, kind, "svg"]))
+        assert plot.status_code == 200, kind
