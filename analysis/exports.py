@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 
@@ -34,7 +35,8 @@ def _slug(name: str) -> str:
 
 
 def _num(value) -> str:
-    """Full precision (repr) so that the scripts read back exactly the numbers computed."""
+    """Full precision (repr) so that the scripts read back exactly the numbers computed; a
+    number that is not finite (NaN, ±inf: a t statistic of a zero standard error) is NA."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -42,8 +44,30 @@ def _num(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return "" if value != value else repr(value)  # NaN: empty
+        return repr(value) if math.isfinite(value) else NA
     return str(value)
+
+
+NA = "NA"
+
+
+def finite(value):
+    """`value` (dicts, lists and tuples of numbers and text) with every NaN and ±inf as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def dumps_json(value) -> str:
+    """The export's JSON: non-finite numbers as null (`finite`), and `allow_nan=False` so that
+    a NaN or Infinity token can never be written (it is not JSON: strict readers refuse it)."""
+    return json.dumps(
+        finite(value), indent=2, sort_keys=True, allow_nan=False, default=_json_default
+    )
 
 
 def _csv(header, rows) -> bytes:
@@ -133,9 +157,7 @@ def build_zip(review, *, with_prisma: bool = True) -> bytes:
             continue
         results += reports.result_rows(e.outcome.name, e.report)
         payload = {"outcome": e.manifest, "report": e.report.as_dict()}
-        members[f"results/{e.slug}.json"] = json.dumps(
-            payload, indent=2, sort_keys=True, allow_nan=False, default=_json_default
-        ).encode()
+        members[f"results/{e.slug}.json"] = dumps_json(payload).encode()
         settings = {
             "measure": e.outcome.measure,
             "method": e.outcome.method,
@@ -161,7 +183,7 @@ def build_zip(review, *, with_prisma: bool = True) -> bytes:
             b"a lead lifts its blinding (leads and resolvers get them).\n"
         )
     manifest = {"review": review.title, "outcomes": [e.manifest for e in exports]}
-    members["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    members["manifest.json"] = dumps_json(manifest).encode()
     members["analysis.R"] = r_script(exports).encode()
     members["analysis.py"] = PYTHON_SCRIPT.encode()
     members["README.txt"] = _readme(review, exports).encode()
@@ -304,7 +326,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def number(text):
-    return float(text) if text not in ("", None) else None
+    return float(text) if text not in ("", "NA", None) else None
 
 
 def main():

@@ -10,6 +10,7 @@ from django.shortcuts import render
 
 from analysis import prisma_diagram
 from review.access import abilities, review_for_user
+from review.params import id_param
 from screening.prisma import studies_without_records, studies_without_records_note
 
 BLIND = (
@@ -59,8 +60,8 @@ def _attachment(content: bytes, content_type: str, filename: str) -> HttpRespons
 
 def diagram_download(request, slug, fmt):
     review = _review_seeing_results(request, slug)
-    dpi = request.GET.get("dpi", "")
-    dpi = int(dpi) if dpi.isdigit() and int(dpi) in prisma_diagram.DPIS else 300
+    dpi = id_param(request.GET.get("dpi"))
+    dpi = dpi if dpi in prisma_diagram.DPIS else 300
     try:
         content, content_type, filename = prisma_diagram.diagram_file(review, fmt, dpi=dpi)
     except prisma_diagram.PrismaRuleError as error:

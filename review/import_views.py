@@ -10,6 +10,7 @@ from review import dedup_service, import_service, selectors
 from review.access import abilities, review_for_user
 from review.forms import ColumnMappingForm, ImportForm
 from review.models import DuplicatePair, ImportStatus, PairStatus, Record
+from review.params import id_param
 
 
 @require_http_methods(["GET", "POST"])
@@ -110,7 +111,7 @@ def duplicate_decide(request, slug, pair_id, action):
         if action == "primary":
             record = get_object_or_404(
                 Record.objects.filter(review=review, pk__in=[pair.record_a_id, pair.record_b_id]),
-                pk=request.POST.get("record"),
+                pk=id_param(request.POST.get("record")) or 0,
             )
             dedup_service.record_set_primary(record=record, user=request.user)
         elif action in _PAIR_ACTIONS:

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from analysis.studies import clean_label
 from review.access import abilities, review_for_user
+from review.params import id_param
 from screening import calibration, exports, prioritisation, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
 from screening.models import (
@@ -93,8 +94,7 @@ def screen(request, slug, stage):
 def decide(request, slug, stage):
     review = review_for_user(request.user, slug, need="screen")
     stage = _stage(stage)
-    record = get_object_or_404(review.records, pk=request.POST.get("record"))
-    reason = request.POST.get("reason") or None
+    record = get_object_or_404(review.records, pk=id_param(request.POST.get("record")) or 0)
     error = None
     try:
         if request.POST.get("verdict") == "skip":
@@ -106,7 +106,7 @@ def decide(request, slug, stage):
             reviewer=request.user,
             stage=stage,
             verdict=request.POST.get("verdict", ""),
-            reason=int(reason) if reason and reason.isdigit() else None,
+            reason=id_param(request.POST.get("reason")),
             note=request.POST.get("note", "")[:2000],
         )
     except ValidationError as e:
@@ -174,7 +174,6 @@ def resolve(request, slug, stage, record_id):
     review = review_for_user(request.user, slug, need="resolve")
     stage = _stage(stage)
     record = get_object_or_404(review.records, pk=record_id)
-    reason = request.POST.get("reason")
     try:
         services.conflict_resolve(
             review=review,
@@ -182,7 +181,7 @@ def resolve(request, slug, stage, record_id):
             stage=stage,
             resolver=request.user,
             verdict=request.POST.get("verdict", ""),
-            reason=int(reason) if reason and reason.isdigit() else None,
+            reason=id_param(request.POST.get("reason")),
             note=request.POST.get("note", "")[:2000],
         )
     except ValidationError as e:

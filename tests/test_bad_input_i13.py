@@ -79,7 +79,8 @@ def test_bad_tokens_and_files_are_refused(client, review, lead):
     client.raise_request_exception = False
     for token in ("x", "\x00", "a" * 500, "%00"):
         response = client.get(reverse("accounts:invitation", args=[token]))
-        assert response.status_code in (404, 410), token
+        # a NUL anywhere in the address is refused first (config.middleware, issue 14)
+        assert response.status_code in ((400,) if "\x00" in token else (404, 410)), token
     client.force_login(lead)
     record = factories.RecordFactory(batch=factories.ImportBatchFactory(source__review=review))
     response = client.get(reverse("screening:retrieval-file", args=[review.slug, record.pk]))

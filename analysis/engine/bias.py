@@ -265,9 +265,10 @@ def trimfill(
             k0f = (4 * Sr - k * (k + 1)) / (2 * k - 1)
             var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
                       - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
-            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1)
+            # negative when every effect is the same (R's sqrt gives NaN with a warning)
+            se_k0 = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else math.nan
         k0 = int(max(0, np.round(k0f)))
-        se_k0 = max(0.0, se_k0)
+        se_k0 = se_k0 if math.isnan(se_k0) else max(0.0, se_k0)
 
     p_k0 = None
     if estimator == "R0":

@@ -38,6 +38,8 @@ RC: dict = {
     "font.size": BASE_SIZE,
     "mathtext.fontset": "dejavusans",
     "text.usetex": False,
+    # user text (study labels, outcome and moderator names) is text: "$x^$" is no formula
+    "text.parse_math": False,
     "text.color": INK,
     "axes.unicode_minus": True,
     "axes.linewidth": 0.8,

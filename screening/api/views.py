@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from review.access import abilities, results_visibility
 from review.api.views import ReviewScopedViewSet
+from review.params import id_param
 from screening.api.serializers import DecisionSerializer, StageResultSerializer
 from screening.models import Stage, StageResult
 from screening.services import downstream_visible, visible_decisions
@@ -33,9 +34,10 @@ class _StageFilters:
         record = self.request.query_params.get("record")
         if record is None:
             return self.review.records.values("pk")
-        if not record.isdigit():
+        record_id = id_param(record)
+        if record_id is None:
             raise ValidationError({"record": "A record id."})
-        return [int(record)]
+        return [record_id]
 
 
 class DecisionViewSet(_StageFilters, ReviewScopedViewSet):

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from analysis.engine import MetaAnalysisError, escalc, predict, rma
 from analysis.engine.effect_sizes import MEASURES
 from analysis.engine.model import METHODS, TESTS
+from analysis.exports import finite
 
 INPUT_COLUMNS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i",
                  "xi", "ni", "ri", "yi", "vi", "sei")
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             ],
         }
         if options["json"]:
-            self.stdout.write(json.dumps(result, indent=2))
+            self.stdout.write(json.dumps(finite(result), indent=2, allow_nan=False))
         else:
             self.stdout.write(self._table(result))
 
