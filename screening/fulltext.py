@@ -288,17 +288,18 @@ def bulk_upload_confirm(*, upload: BulkUpload, user, attach, choices) -> int:
         if f.duplicate:
             groups.setdefault(f.record_id, []).append(f)
     for record_id, group in groups.items():
+        number = group[0].record.number
         if record_id not in choices:
             names = ", ".join(f"“{f.filename}”" for f in group)
             raise ValidationError(
-                f"Record {record_id} is matched by {len(group)} files ({names}): choose which "
+                f"Record {number} is matched by {len(group)} files ({names}): choose which "
                 "one to attach, or neither."
             )
         choice = choices[record_id]
         if choice is not None:
             picked = [f for f in group if f.pk == choice]
             if not picked:
-                raise ValidationError(f"Choose one of the files matched to record {record_id}.")
+                raise ValidationError(f"Choose one of the files matched to record {number}.")
             chosen += picked
     for f in chosen:
         retrieval = Retrieval.objects.filter(record=f.record).first()

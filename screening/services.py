@@ -426,11 +426,11 @@ def undo_refusal(review: Review, vote: ScreeningDecision) -> str | None:
 def _taken_message(review, record, stage) -> str:
     if places(review, stage) == 2:
         return (
-            f"Two other reviewers screened record {record.pk} while you were reading it, so "
+            f"Two other reviewers screened record {record.number} while you were reading it, so "
             "your vote was not recorded. Here is your next record."
         )
     return (
-        f"Another reviewer screened record {record.pk} while you were reading it, so your vote "
+        f"Another reviewer screened record {record.number} while you were reading it, so your vote "
         "was not recorded. Here is your next record."
     )
 
@@ -454,7 +454,8 @@ def decision_record(
         .first()
     )
     if locked is None:
-        raise ValidationError(f"Record {record.pk} is not open for {Stage(stage).label.lower()}.")
+        stage_name = Stage(stage).label.lower()
+        raise ValidationError(f"Record {record.number} is not open for {stage_name}.")
     record = locked
     current = list(
         ScreeningDecision.objects.select_for_update().filter(
@@ -474,7 +475,7 @@ def decision_record(
             raise ValidationError(refused)
     else:
         if Reopening.objects.filter(record=record, stage=stage, closed_at__isnull=True).exists():
-            raise ValidationError(f"A lead re-opened record {record.pk}; it waits for their "
+            raise ValidationError(f"A lead re-opened record {record.number}; it waits for their "
                                   "resolution. Here is your next record.")  # fmt: skip
         if result is not None or len(current) >= places(review, stage):
             raise ValidationError(_taken_message(review, record, stage))
@@ -654,18 +655,18 @@ def conflict_resolve(
         raise ValidationError("Only a lead or a reviewer they chose can resolve conflicts.")
     reason = _check_reason(review, stage, verdict, reason)
     if not conflicts(review, stage).filter(pk=record.pk).exists():
-        raise ValidationError(f"Record {record.pk} has no open conflict at this stage.")
+        raise ValidationError(f"Record {record.number} has no open conflict at this stage.")
     if (
         role_of(resolver, review) != Role.LEAD
         and Record.objects.filter(pk=record.pk).filter(_voted_in(resolver, stage)).exists()
     ):
         raise ValidationError(
-            f"You voted on record {record.pk}, so you cannot resolve its conflict; "
+            f"You voted on record {record.number}, so you cannot resolve its conflict; "
             "a lead or another resolver must."
         )
     if stage == Stage.FULL_TEXT and not sought_records(review).filter(pk=record.pk).exists():
         raise ValidationError(
-            f"Record {record.pk} is no longer sought for retrieval: settle its title/abstract "
+            f"Record {record.number} is no longer sought for retrieval: settle its title/abstract "
             "screening first."
         )
     result = StageResult.objects.create(
@@ -732,15 +733,15 @@ def stage_reopen(
         raise ValidationError("Only a lead can re-open a settled record.")
     record = Record.objects.select_for_update().get(pk=record.pk)
     if record.review_id != review.pk:
-        raise ValidationError(f"Record {record.pk} is not in this review.")
+        raise ValidationError(f"Record {record.number} is not in this review.")
     result = _current_result(record, stage)
     if result is None:
-        raise ValidationError(f"Record {record.pk} is not settled at this stage: nothing to "
+        raise ValidationError(f"Record {record.number} is not settled at this stage: nothing to "
                               "re-open.")  # fmt: skip
     facts = _downstream_facts(record, stage)
     if facts and not cascade:
         raise ValidationError(
-            f"Record {record.pk} has moved on: {_describe(facts)}. Re-open those later stages "
+            f"Record {record.number} has moved on: {_describe(facts)}. Re-open those later stages "
             "too (they are withdrawn, and kept in the history), or undo them first."
         )
     now = timezone.now()
@@ -916,7 +917,7 @@ def retrieval_set(
 ) -> Retrieval:
     """Record that a report's full text was retrieved (a PDF or a URL) or could not be."""
     if not sought_records(review, viewer=user).filter(pk=record.pk).exists():
-        raise ValidationError(f"Record {record.pk} is not sought for retrieval.")
+        raise ValidationError(f"Record {record.number} is not sought for retrieval.")
     if status == RetrievalStatus.RETRIEVED:
         if file is not None:
             fulltext_file_check(file)
@@ -984,7 +985,7 @@ def report_link_study(*, review: Review, record: Record, user, study_label: str)
     if not study_label.strip():
         raise ValidationError("Name the study, e.g. “Smith 2019”.")
     if not included_reports(review, viewer=user).filter(pk=record.pk).exists():
-        raise ValidationError(f"Record {record.pk} is not included at full text.")
+        raise ValidationError(f"Record {record.number} is not included at full text.")
     # "wang 2019" names the existing "Wang 2019": case and spacing never make a twin study
     study, _ = study_for_label(review=review, label=study_label)
     link, created = StudyReport.objects.select_for_update().get_or_create(

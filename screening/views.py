@@ -187,7 +187,7 @@ def resolve(request, slug, stage, record_id):
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
-        messages.success(request, f"Record {record.pk} resolved.")
+        messages.success(request, f"Record {record.number} resolved.")
     return redirect("screening:conflicts", slug=review.slug, stage=stage)
 
 
@@ -228,7 +228,9 @@ def reopen(request, slug, record_id, stage):
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
-        messages.success(request, f"Record {record.pk} re-opened: it waits on the conflicts page.")
+        messages.success(
+            request, f"Record {record.number} re-opened: it waits on the conflicts page."
+        )
     return redirect("screening:record", slug=review.slug, record_id=record.pk)
 
 
@@ -258,9 +260,9 @@ def retrieval_save(request, slug, record_id):
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as e:
-        messages.error(request, f"Record {record.pk}: {' '.join(e.messages)}")
+        messages.error(request, f"Record {record.number}: {' '.join(e.messages)}")
     else:
-        messages.success(request, f"Record {record.pk} saved.")
+        messages.success(request, f"Record {record.number} saved.")
     return redirect("screening:retrieval", slug=review.slug)
 
 

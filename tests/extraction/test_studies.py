@@ -63,7 +63,7 @@ def test_typing_wang_2019_links_the_report_to_the_existing_Wang_2019(
     assert list(review.studies.values_list("label", flat=True)) == ["Wang 2019"]
     assert StudyReport.objects.filter(study__label="Wang 2019").count() == 2
     assert (
-        f"Record {included[1].pk}: “wang 2019” is the existing study “Wang 2019”; "
+        f"Record {included[1].number}: “wang 2019” is the existing study “Wang 2019”; "
         "the report was linked to it."
     ) in [str(m) for m in response.context["messages"]]
 

@@ -128,14 +128,14 @@ def test_two_files_for_one_record_are_flagged_and_the_lead_chooses(lead_client, 
         pdf_file("10.1000_xyz123.pdf", "Another copy"),
     )
     html = response.content.decode()
-    assert f"Record {record.pk} is matched by 2 files: choose one" in html
+    assert f"Record {record.number} is matched by 2 files: choose one" in html
     upload = BulkUpload.objects.get()
     first, second = upload.files.all()
     assert first.duplicate and second.duplicate
     confirm = reverse("screening:bulk-confirm", args=[review.slug, upload.pk])
     response = lead_client.post(confirm, {"attach": [first.pk, second.pk]}, follow=True)
     assert (
-        f"Record {record.pk} is matched by 2 files (“first.pdf”, “10.1000_xyz123.pdf”): "
+        f"Record {record.number} is matched by 2 files (“first.pdf”, “10.1000_xyz123.pdf”): "
         "choose which one to attach, or neither." in response.content.decode()
     )
     assert not Retrieval.objects.exists()

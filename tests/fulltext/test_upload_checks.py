@@ -46,7 +46,7 @@ def test_a_pdf_over_the_size_limit_is_refused(client, record, settings):
 def test_a_real_pdf_is_accepted_even_after_a_preamble(client, record):
     preamble = b"\x00" * 100  # some writers put bytes before the header (< 1024 allowed)
     response = save(client, record, file=SimpleUploadedFile("ok.pdf", preamble + PDF))
-    assert f"Record {record.pk} saved." in response.content.decode()
+    assert f"Record {record.number} saved." in response.content.decode()
     assert Retrieval.objects.get(record=record).file.name.endswith(".pdf")
 
 
