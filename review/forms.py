@@ -1,5 +1,6 @@
 from django import forms
 
+from review.import_service import upload_too_large
 from review.models import ImportFormat, Review, Role, Source
 from review.services import DEFAULT_EXCLUSION_REASONS, RESERVED_SLUGS
 
@@ -148,6 +149,13 @@ class ImportForm(forms.Form):
     def __init__(self, *args, review: Review, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].queryset = review.sources.order_by("name")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        too_large = upload_too_large(upload.name, upload.size)
+        if too_large:
+            raise forms.ValidationError(too_large)
+        return upload
 
 
 MAPPABLE_FIELDS = [

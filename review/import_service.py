@@ -49,7 +49,24 @@ _TEXT_LIMITS = {
 
 
 def _megabytes(n: int) -> str:
+    """A size as people read it: 100 bytes, 2.1 KB, 201.0 MB."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
     return f"{n / 1024 / 1024:.1f} MB"
+
+
+def upload_too_large(filename: str, size: int) -> str | None:
+    """Why an upload of `size` bytes is refused, or None: checked on the size Django measured
+    while it streamed the file to disk, before anything reads it into memory."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size <= limit:
+        return None
+    return (
+        f"{filename} is {_megabytes(size)}; the largest file this site accepts is "
+        f"{_megabytes(limit)} (IMPORT_MAX_UPLOAD_MB)."
+    )
 
 
 def import_upload(
@@ -101,12 +118,9 @@ def import_now(
 def _new_batch(review, source, filename, content, user, format, allow_same_file) -> ImportBatch:
     if source.review_id != review.pk:
         raise ValidationError(f'The source "{source}" belongs to another review.')
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    if len(content) > limit:
-        raise ValidationError(
-            f"{filename} is {_megabytes(len(content))}; the largest file this site accepts is "
-            f"{_megabytes(limit)} (IMPORT_MAX_UPLOAD_MB)."
-        )
+    too_large = upload_too_large(filename, len(content))
+    if too_large:
+        raise ValidationError(too_large)
     sha256 = hashlib.sha256(content).hexdigest()
     earlier = (
         review.imports.filter(sha256=sha256, status=ImportStatus.DONE)

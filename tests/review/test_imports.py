@@ -76,7 +76,7 @@ def test_the_same_file_twice_is_flagged(review, lead):
 def test_a_file_over_the_size_limit_is_refused(review, settings):
     settings.IMPORT_MAX_UPLOAD_BYTES = 100
     with pytest.raises(
-        ValidationError, match=re.escape("the largest file this site accepts is 0.0 MB")
+        ValidationError, match=re.escape("the largest file this site accepts is 100 bytes")
     ):
         upload(review, factories.SourceFactory(review=review), "pubmed_small.ris")
     assert not ImportBatch.objects.exists()
@@ -287,3 +287,30 @@ def test_large_imports_match_in_a_child_process_with_the_same_result(review, mon
     in_child = wait()
     assert in_child.links == in_process.links == {"new-0": Record.objects.get(position=1).pk}
     assert in_child.pairs == in_process.pairs
+
+
+def test_an_oversize_upload_is_refused_before_it_is_read_into_memory(
+    client, review, lead, settings, monkeypatch
+):
+    """Issue 14, finding 2: a 201 MB export was read into memory (RSS 450 MB), then refused.
+    The form refuses it by its size, as Django streamed it to disk, and never reads it."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1024
+    source = factories.SourceFactory(review=review)
+    reads = []  # the view reads the upload only to hand its bytes to import_upload
+    monkeypatch.setattr(
+        import_service, "import_upload", lambda **kwargs: reads.append(kwargs["filename"])
+    )
+    client.force_login(lead)
+    big = SimpleUploadedFile("huge.ris", b"TY  - JOUR\n" * 200, content_type="text/plain")
+    response = client.post(
+        reverse("review:import-create", args=[review.slug]), {"source": source.pk, "file": big}
+    )
+    assert response.status_code == 200
+    assert "huge.ris is 2.1 KB; the largest file this site accepts is 1.0 KB" in (
+        response.content.decode()
+    )
+    assert reads == []
+    assert not ImportBatch.objects.exists()
