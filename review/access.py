@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from review.models import DATABASES_AND_REGISTERS, Review
+from review.params import id_param
 from review.rules import role_of
 
 NEEDS = ("view", "screen", "manage", "resolve")
@@ -99,7 +100,8 @@ def review_for_user(user, slug_or_id: str | int, *, need: str = "view") -> Revie
     if need not in NEEDS:
         raise ValueError(f"need must be one of {NEEDS}, not {need!r}")
     reviews = Review.objects.for_user(user)
-    lookup = {"pk": int(slug_or_id)} if str(slug_or_id).isdigit() else {"slug": slug_or_id}
+    pk = id_param(slug_or_id)
+    lookup = {"pk": pk} if pk is not None else {"slug": slug_or_id}
     try:
         review = reviews.get(**lookup)
     except Review.DoesNotExist:
