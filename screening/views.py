@@ -1,9 +1,11 @@
 """The screening page (one record at a time, keyboard and htmx) and the conflicts page."""
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import (
     FileResponse,
     Http404,
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from analysis.studies import clean_label
 from review.access import abilities, review_for_user
+from review.db import drop_connection
 from review.params import id_param
 from screening import calibration, exports, prioritisation, selectors, services, tasks
 from screening.agreement_selectors import agreement_csv
@@ -27,6 +30,8 @@ from screening.models import (
     Retrieval,
     Stage,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _stage(stage: str) -> str:
@@ -95,6 +100,7 @@ def decide(request, slug, stage):
     review = review_for_user(request.user, slug, need="screen")
     stage = _stage(stage)
     record = get_object_or_404(review.records, pk=id_param(request.POST.get("record")) or 0)
+    request.voted_record_number = record.number
     error = None
     try:
         if request.POST.get("verdict") == "skip":
@@ -136,8 +142,7 @@ def _respond(request, review, stage, error, outcome=None):
     """The next card (htmx) or a redirect to the page; `X-Screening-Outcome` says whether the
     vote was recorded or refused, for scripts and the load benchmark."""
     if request.htmx:
-        context = _card_context(request, review, stage, error, outcome)
-        response = render(request, "screening/screen.html#card", context)
+        response = _next_card(request, review, stage, error, outcome)
     else:
         if error:
             messages.error(request, error)
@@ -145,6 +150,27 @@ def _respond(request, review, stage, error, outcome=None):
     if outcome:
         response["X-Screening-Outcome"] = outcome
     return response
+
+
+def _next_card(request, review, stage, error, outcome):
+    """The next card after a vote. The vote has committed by now: when the connection drops
+    before the card is read, read it once more on a new connection, and if the database is
+    still unreachable say that the vote was saved (never a 500 that reads as "not saved")."""
+    try:
+        context = _card_context(request, review, stage, error, outcome)
+    except (OperationalError, InterfaceError):
+        if outcome != "recorded":
+            raise  # nothing was saved: DatabaseUnavailableMiddleware answers 503
+        logger.warning("Connection lost after a vote in review %s; reading the card again",
+                       review.pk)  # fmt: skip
+        drop_connection()
+        try:
+            context = _card_context(request, review, stage, error, outcome)
+        except (OperationalError, InterfaceError):
+            drop_connection()
+            context = {"review": review, "stage": stage, "voted": request.voted_record_number}
+            return render(request, "screening/_card_saved_offline.html", context)
+    return render(request, "screening/screen.html#card", context)
 
 
 def conflicts(request, slug, stage):
