@@ -354,7 +354,10 @@ def influence(res: RMAResult) -> InfluenceResult:
         raise MetaAnalysisError("influence() needs at least 2 studies.")
     y, v = res.yi, res.vi
     hat = res.hat
-    btt = list(res.btt)
+    # Cook's distance and the covariance ratio use every coefficient, the intercept included:
+    # metafor's influence.rma.uni sets btt with int.incl = FALSE, i.e. 1:p (not the moderator
+    # test's coefficients).
+    btt = list(range(p))
     vb = res.vb
     beta = np.atleast_1d(np.asarray(res.b, dtype=float))
     if res.int_only:
