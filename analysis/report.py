@@ -175,6 +175,8 @@ class Report:
     subgroups: dict | None = None
     metareg: dict | None = None
     notes: list[str] = field(default_factory=list)
+    # Panel fits that failed (as they fail in metafor): method, test, label, error.
+    robustness_failed: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -211,10 +213,19 @@ def analyse(
         )
     fit = rma(es, method=method, test=test, level=level)
     main = pooled(fit, measure, log_scale)
-    panel = []
+    panel, failed = [], []
     for m in ROBUSTNESS_METHODS:
         for t in ("z", "knha"):
-            panel.append(pooled(rma(es, method=m, test=t, level=level), measure, log_scale))
+            try:
+                panel.append(pooled(rma(es, method=m, test=t, level=level), measure, log_scale))
+            except MetaAnalysisError as exc:
+                # metafor fails the same way (e.g. Paule-Mandel's "tau2.max too low" on
+                # dat.curtis1998): the panel says so in that row; the rest is still computed.
+                label = f"{m}{' + Hartung-Knapp' if t == 'knha' else ''}"
+                failed.append({"method": m, "test": t, "label": label, "error": str(exc)})
+    for m in dict.fromkeys(f["method"] for f in failed):
+        error = next(f["error"] for f in failed if f["method"] == m)
+        notes.append(f"Robustness: {m} not fitted: {error}")
     changes = any(p.crosses_null != main.crosses_null for p in panel)
 
     loo = []
@@ -281,6 +292,7 @@ def analyse(
         subgroups=report_subgroups,
         metareg=report_metareg,
         notes=notes,
+        robustness_failed=failed,
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 from analysis.engine import influence, rma
 
 DATA = json.loads(
-    (Path(__file__).resolve().parent.parent / "data" / "metafor" / "influence_mods.json")
+    (Path(__file__).resolve().parent.parent / "data" / "metafor" / "extra" / "influence_mods.json")
     .read_text()
 )
 KEYS = {"rstudent": "rstudent", "dffits": "dffits", "cook.d": "cook_d", "cov.r": "cov_r",

@@ -124,3 +124,34 @@ def test_correlations_are_pooled_as_fisher_z_and_shown_as_r():
 def test_too_few_studies_is_a_clear_error():
     with pytest.raises(MetaAnalysisError, match="at least 2 studies"):
         analyse(["A"], [{"ri": 0.3, "ni": 40}], measure="ZCOR")
+
+
+def curtis_rows():
+    """dat.curtis1998 (k = 102), where metafor's Paule-Mandel fit of the raw mean difference
+    fails ("Value of 'tau2.max' too low"): tests/data/metafor/extra/curtis1998_MD.csv."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "data" / "metafor" / "extra"
+    with (path / "curtis1998_MD.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    fields = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
+    return [f"paper {r['paper']} ({r['id']})" for r in rows], [
+        {f: float(r[f]) for f in fields} for r in rows
+    ]
+
+
+def test_a_robustness_fit_that_fails_is_reported_and_the_rest_still_computed():
+    labels, rows = curtis_rows()
+    report = analyse(labels, rows, measure="MD", method="REML")
+    assert report.main.method == "REML" and report.main.tau2 == pytest.approx(35.097974794, 1e-6)
+    assert [(p.method, p.test) for p in report.robustness] == [
+        ("DL", "z"), ("DL", "knha"), ("REML", "z"), ("REML", "knha")
+    ]
+    assert [(f["method"], f["test"]) for f in report.robustness_failed] == [
+        ("PM", "z"), ("PM", "knha")
+    ]
+    assert "tau2_max" in report.robustness_failed[0]["error"]
+    assert report.robustness_failed[1]["label"] == "PM + Hartung-Knapp"
+    assert any(n.startswith("Robustness: PM not fitted") for n in report.notes)
+    assert report.leave_one_out and report.egger is not None

@@ -167,3 +167,28 @@ def test_a_stale_edit_is_refused_and_every_change_is_logged(client, bcg, outcome
     # the study page shows the history, newest first
     page = client.get(url("study", bcg, study.pk)).content.decode()
     assert 'data-testid="history"' in page and "Outcome data saved" in page
+
+
+def test_a_failed_robustness_fit_is_shown_in_its_row_and_the_page_renders(
+    client, bcg, outcome, monkeypatch
+):
+    """Paule-Mandel can fail where the chosen estimator fits (metafor: "tau2.max too low" on
+    dat.curtis1998, tests/analysis/test_report.py): the page used to fail entirely."""
+    from analysis import report as report_module
+    from analysis.engine import MetaAnalysisError
+
+    real = report_module.rma
+
+    def pm_fails(*args, method="REML", **kwargs):
+        if method == "PM":
+            raise MetaAnalysisError("Value of 'tau2_max' too low.")
+        return real(*args, method=method, **kwargs)
+
+    monkeypatch.setattr(report_module, "rma", pm_fails)
+    client.force_login(bcg.lead_user)
+    response = client.get(url("analysis", bcg, outcome.pk), {"method": "REML"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('data-testid="robustness-failed"') == 2
+    assert '<td>PM + Hartung-Knapp</td><td colspan="5" class="error">Not fitted: Value of' in html
+    assert 'data-testid="forest"' in html

@@ -1,5 +1,5 @@
 # influence() of meta-regressions (metafor 3.8-1, Debian's r-cran-metafor), for
-# tests/analysis/test_influence_mods.py. Run: Rscript influence_mods.R > influence_mods.json
+# tests/analysis/test_influence_mods.py. Run: Rscript influence_mods.R > influence_mods.json (in extra/)
 library(metafor)
 library(jsonlite)
 dat <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
