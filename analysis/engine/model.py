@@ -179,7 +179,7 @@ def _check_inputs(yi, vi, slab):
         )
     if slab is not None and len(slab) != k:
         raise MetaAnalysisError(f"'slab' has {len(slab)} labels for {k} studies.")
-    if np.isfinite(yi).all() and np.isfinite(vi).all() and vi.min(initial=1.0) > 0:
+    if np.isfinite(yi).all() and np.isfinite(vi).all() and vi.min(initial=1.0) >= 0:
         return  # fast path; otherwise find the first offending study
     bad = ~np.isfinite(yi)
     if bad.any():
@@ -193,11 +193,13 @@ def _check_inputs(yi, vi, slab):
         raise MetaAnalysisError(
             f"Missing or non-finite sampling variance (vi) for {study_name(i, slab)}."
         )
-    bad = vi <= 0
+    # vi = 0 is fitted as metafor fits it (see `fit`); a negative vi is refused, where metafor
+    # would set it to 0 with a warning (a number silently changed).
+    bad = vi < 0
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise MetaAnalysisError(
-            f"Sampling variance of {study_name(i, slab)} is not positive (vi = {vi[i]:g})."
+            f"Sampling variance of {study_name(i, slab)} is negative (vi = {vi[i]:g})."
         )
 
 
@@ -281,6 +283,11 @@ def estimate_tau2(y, v, X, method: str, con: dict, p: int):
     ymc = y - float(y.sum()) / k
     tau2_min = float(con["tau2_min"])
     iterations = 0
+    if method in ("HS", "DL", "PM") and not v.min() > 0:
+        raise MetaAnalysisError(
+            f"{method} estimator cannot be used when there are non-positive sampling variances "
+            "in the data."
+        )
     if method in ("HS", "DL"):
         w = 1.0 / v
         proj = Projection(X, w)
@@ -348,13 +355,14 @@ def estimate_tau2(y, v, X, method: str, con: dict, p: int):
     # ML, REML, EB: Fisher scoring from the HE estimate (tau2 holds it here)
     tau2 = max(0.0, tau2, tau2_min) if con["tau2_init"] is None else float(con["tau2_init"])
     tau2, iterations = fisher_scoring(ymc, v, X, method, tau2, con, p)
-    if method in ("ML", "REML") and con["ll0check"]:
+    if method in ("ML", "REML") and con["ll0check"] and v.min() > 0:
         reml = method == "REML"
         ll0 = _ll(y, v, X, 0.0, p, reml)
         ll = _ll(y, v, X, tau2, p, reml)
         if ll0 - ll > con["tol"] and tau2 > con["threshold"]:
             tau2 = 0.0
     tau2 = max(tau2_min, tau2)
+    _check_weights(v, tau2)
     w = 1.0 / (v + tau2)
     if method == "ML":
         se = math.sqrt(2.0 / dot(w, w))
@@ -363,6 +371,16 @@ def estimate_tau2(y, v, X, method: str, con: dict, p: int):
     else:  # EB
         se = math.sqrt(2 * k**2 / (k - p) / float(w.sum()) ** 2)
     return tau2, se, iterations
+
+
+def _check_weights(v, tau2: float) -> None:
+    """metafor's refusals when a marginal variance vi + tau2 is not positive (vi = 0 studies
+    with tau2 = 0, e.g. a common-effect model)."""
+    total = v + tau2
+    if total.min() < 0:
+        raise MetaAnalysisError("Some marginal variances are negative.")
+    if total.min() == 0:
+        raise MetaAnalysisError("Division by zero when computing the inverse variance weights.")
 
 
 def fisher_scoring(ymc, v, X, method, tau2, con, p):
@@ -377,19 +395,27 @@ def fisher_scoring(ymc, v, X, method, tau2, con, p):
     while change > threshold:
         iterations += 1
         old = tau2
+        _check_weights(v, tau2)
         w = 1.0 / (v + tau2)
         proj = Projection(X, w)
         _, r = proj.resid(ymc)
-        if method == "EB":
-            rss = dot(w, r * r)
-            adj = (rss * k / (k - p) - k) / proj.sw
-        else:
-            pr = w * r
-            ypppy = dot(pr, pr)
-            if method == "ML":
-                adj = (ypppy - proj.sw) / dot(w, w)
+        try:
+            if method == "EB":
+                rss = dot(w, r * r)
+                adj = (rss * k / (k - p) - k) / proj.sw
             else:
-                adj = (ypppy - proj.tr()) / proj.tr2()
+                pr = w * r
+                ypppy = dot(pr, pr)
+                if method == "ML":
+                    adj = (ypppy - proj.sw) / dot(w, w)
+                else:
+                    adj = (ypppy - proj.tr()) / proj.tr2()
+        except ZeroDivisionError:
+            # Only with vi = 0 studies and tau2 at (or a rounding error from) 0: metafor stops
+            # with the same message.
+            raise MetaAnalysisError(
+                "Division by zero when computing the inverse variance weights."
+            ) from None
         adj *= stepadj
         if math.isnan(adj):
             adj = 0.0
@@ -460,6 +486,9 @@ def fit(
     else:
         tau2, se_tau2, iterations = estimate_tau2(y, v, X, method, con, p)
 
+    allvipos = bool(v.min() > 0)
+    if not allvipos:
+        _check_weights(v, tau2)
     w = 1.0 / (v + tau2)
     proj = Projection(X, w)
     beta, resid = proj.resid(y)
@@ -514,7 +543,11 @@ def fit(
         out = [beta, se, zval, np.asarray(pval), beta - crit * se, beta + crit * se]
 
     # heterogeneity test and I^2 / H^2 from the typical within-study variance
-    if k > p:
+    if not allvipos:
+        # metafor: "Cannot compute Q-test, I^2, or H^2 when there are non-positive sampling
+        # variances in the data" (NA, here NaN).
+        QE = QEp = I2 = H2 = vt = math.nan
+    elif k > p:
         proj_fe = proj if tau2 == 0 else Projection(X, 1.0 / v)
         QE = max(0.0, proj_fe.rss(y - float(y.sum()) / k))
         QEp = float(pchisq_upper(QE, k - p))
@@ -581,7 +614,8 @@ def _fitstats(y, v, X, tau2, rss_f, proj, k, p, tau2_not_estimated):
         -0.5 * (k - p) * _LOG_2PI + 0.5 * logdet_xx - 0.5 * sum_log
         - 0.5 * proj.logdet_XtWX() - 0.5 * rss_f
     )
-    saturated = float((-0.5 * (_LOG_2PI + np.log(v))).sum())
+    # metafor: dev.ML = -2 ll.ML when some vi are not positive
+    saturated = float((-0.5 * (_LOG_2PI + np.log(v))).sum()) if v.min() > 0 else 0.0
     dev_ml = -2.0 * (ll_ml - saturated) if k > p else 0.0
 
     def block(ll, dev, n):
