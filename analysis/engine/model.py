@@ -171,6 +171,11 @@ def _as_float_array(values, name: str) -> np.ndarray:
     return arr
 
 
+#: The largest |yi| and vi (and 1/MAGNITUDE the smallest positive vi) the fit takes: squares
+#: and products of weights stay far from overflow and underflow in double precision.
+MAGNITUDE = 1e50
+
+
 def _check_inputs(yi, vi, slab):
     k = yi.shape[0]
     if vi.shape[0] != k:
@@ -179,7 +184,11 @@ def _check_inputs(yi, vi, slab):
         )
     if slab is not None and len(slab) != k:
         raise MetaAnalysisError(f"'slab' has {len(slab)} labels for {k} studies.")
-    if np.isfinite(yi).all() and np.isfinite(vi).all() and vi.min(initial=1.0) >= 0:
+    if (
+        np.isfinite(yi).all() and np.isfinite(vi).all() and vi.min(initial=1.0) >= 0
+        and np.abs(yi).max(initial=0.0) <= MAGNITUDE and vi.max(initial=0.0) <= MAGNITUDE
+        and vi[vi > 0].min(initial=1.0) >= 1 / MAGNITUDE
+    ):
         return  # fast path; otherwise find the first offending study
     bad = ~np.isfinite(yi)
     if bad.any():
@@ -192,6 +201,15 @@ def _check_inputs(yi, vi, slab):
         i = int(np.flatnonzero(bad)[0])
         raise MetaAnalysisError(
             f"Missing or non-finite sampling variance (vi) for {study_name(i, slab)}."
+        )
+    big = (np.abs(yi) > MAGNITUDE) | (vi > MAGNITUDE) | ((vi > 0) & (vi < 1 / MAGNITUDE))
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise MetaAnalysisError(
+            f"The numbers of {study_name(i, slab)} (yi = {yi[i]:g}, vi = {vi[i]:g}) are too "
+            f"large or too small to compute with: effect sizes up to {MAGNITUDE:g} in absolute "
+            f"value and variances between {1 / MAGNITUDE:g} and {MAGNITUDE:g} (or 0); change "
+            "the unit of measurement."
         )
     # vi = 0 is fitted as metafor fits it (see `fit`); a negative vi is refused, where metafor
     # would set it to 0 with a warning (a number silently changed).
@@ -711,11 +729,19 @@ def rma(
     X, names = _model_matrix(mods, y.shape[0], intercept)
     int_incl = intercept or (X is not None and bool(np.any(np.all(X == 1.0, axis=0))))
     con = normalise_control(control)
-    return fit(
-        y, v, X, names, method, test, level, con,
-        slab=slab, measure=measure, int_incl=int_incl,
-        tau2_fixed=tau2,
-    )
+    try:
+        with np.errstate(over="raise"):
+            return fit(
+                y, v, X, names, method, test, level, con,
+                slab=slab, measure=measure, int_incl=int_incl,
+                tau2_fixed=tau2,
+            )
+    except (ZeroDivisionError, OverflowError, FloatingPointError) as exc:
+        # Inputs within MAGNITUDE never get here; this keeps anything else a clear error.
+        raise MetaAnalysisError(
+            f"The model could not be computed with these numbers ({exc}); check the "
+            "magnitudes of the effect sizes and variances."
+        ) from None
 
 
 def refit(res: RMAResult, mask=None, *, y=None, v=None, X="same", method=None,

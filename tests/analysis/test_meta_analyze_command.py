@@ -79,3 +79,83 @@ def test_errors_become_command_errors(bcg_csv, tmp_path):
         run(str(bad))
     with pytest.raises(CommandError, match="Cannot read"):
         run(str(tmp_path / "missing.csv"))
+
+
+# Finding 4 of issue 15: malformed input gave tracebacks; each is now an error naming the file,
+# the line and the column, or read as the person meant.
+
+GEN = "study,yi,vi\nA,0.1,0.01\nB,0.3,0.02\nC,0.2,0.015\n"
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+def test_a_ragged_row_names_its_line(tmp_path):
+    path = write(tmp_path, "ragged.csv", "study,yi,vi\nA,0.1,0.01\nB,0.3,0.02,7\nC,0.2\n")
+    with pytest.raises(CommandError, match=r"ragged.csv, line 3: 4 fields, but the header "
+                       r"\(line 1\) has 3\."):
+        run(path)
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_as_meant(tmp_path):
+    expected = json.loads(run(write(tmp_path, "gen.csv", GEN), "--json"))
+    semi = GEN.replace(",", ";").replace("0.", "0,")
+    got = json.loads(run(write(tmp_path, "semi.csv", semi), "--json"))
+    assert got["model"]["b"] == expected["model"]["b"]
+    assert [s["vi"] for s in got["studies"]] == [0.01, 0.02, 0.015]
+    tabs = GEN.replace(",", "\t")  # a tab-separated file with decimal points
+    assert json.loads(run(write(tmp_path, "t.tsv", tabs), "--json"))["model"]["b"] == (
+        expected["model"]["b"]
+    )
+
+
+def test_an_ambiguous_number_is_refused_with_both_readings(tmp_path):
+    path = write(tmp_path, "amb.csv", "study;yi;vi\nA;1.234;0,01\nB;0,3;0,02\n")
+    with pytest.raises(CommandError, match=r"amb.csv, line 2, column 'yi': '1.234' could be "):
+        run(path)
+    path = write(tmp_path, "amb2.csv", 'study,yi,vi\nA,"0,1",0.01\nB,0.3,0.02\n')
+    with pytest.raises(CommandError, match=r"amb2.csv, line 2, column 'yi': '0,1'"):
+        run(path)
+
+
+def test_a_latin_1_file_is_read(tmp_path):
+    content = "study,yi,vi\nM\u00fcller 2001,0.1,0.01\nS\u00e1nchez 2003,0.3,0.02\n"
+    path = write(tmp_path, "latin1.csv", content.encode("latin-1"))
+    result = json.loads(run(path, "--json"))
+    assert [s["slab"] for s in result["studies"]] == ["M\u00fcller 2001", "S\u00e1nchez 2003"]
+
+
+def test_extreme_magnitudes_are_a_clear_error(tmp_path):
+    path = write(tmp_path, "big.csv", "study,yi,vi\nA,1e200,1\nB,2e200,1\nC,1e200,2\n")
+    with pytest.raises(CommandError, match=r"study 'A' .* too large or too small"):
+        run(path)
+    path = write(tmp_path, "tiny.csv", "study,yi,vi\nA,0.1,1e-300\nB,0.2,1e-300\n")
+    with pytest.raises(CommandError, match=r"too large or too small"):
+        run(path)
+
+
+@pytest.mark.parametrize("level", ["0", "100", "150", "-5", "nan", "inf", "x"])
+def test_a_level_outside_0_100_is_refused(tmp_path, level):
+    with pytest.raises(CommandError, match=r"--level must be"):
+        run(write(tmp_path, "gen.csv", GEN), f"--level={level}")
+
+
+def test_a_duplicated_header_is_refused(tmp_path):
+    path = write(tmp_path, "dup.csv", "study,yi,vi,yi\nA,0.1,0.01,0.5\nB,0.3,0.02,0.6\n")
+    with pytest.raises(CommandError, match=r"dup.csv, line 1: columns 2 and 4 are both named 'yi'"):
+        run(path)
+
+
+def test_files_that_are_not_study_tables(tmp_path):
+    for content, message in (
+        (b"", "is empty"),
+        (b"\n\n", "is empty"),
+        (b"study,yi,vi\n", "no data rows"),
+        (b"a,b\n1,2\n", "no column is named as an escalc argument"),
+        (b"\x00\x01PK", "not a text file"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            run(write(tmp_path, "x.csv", content))

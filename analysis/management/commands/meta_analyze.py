@@ -8,9 +8,7 @@ A thin wrapper: it reads the columns named as metafor's arguments (``ai, bi, ci,
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,20 +17,19 @@ from analysis.engine import MetaAnalysisError, escalc, predict, rma
 from analysis.engine.effect_sizes import MEASURES
 from analysis.engine.model import METHODS, TESTS
 from analysis.exports import finite
-
-INPUT_COLUMNS = ("ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i",
-                 "xi", "ni", "ri", "yi", "vi", "sei")
-LABEL_COLUMNS = ("study", "slab")
+from analysis.study_table import TableError, read_study_table
 
 
-def _number(text: str) -> float:
-    text = text.strip()
-    if text in ("", "NA", "NaN", "nan"):
-        return math.nan
+def _level(text: str) -> float:
+    """--level: a confidence level strictly between 0 and 100 (percent; metafor also reads
+    values up to 1 as fractions, so 0.95 is 95%)."""
     try:
-        return float(text)
+        level = float(text)
     except ValueError:
-        raise CommandError(f"Not a number: {text!r}.") from None
+        raise CommandError(f"--level must be a number between 0 and 100, not {text!r}.") from None
+    if not 0 < level < 100:
+        raise CommandError(f"--level must be between 0 and 100 (exclusive), not {text}.")
+    return level
 
 
 class Command(BaseCommand):
@@ -43,29 +40,29 @@ class Command(BaseCommand):
         parser.add_argument("--measure", default="GEN", type=str.upper, choices=MEASURES)
         parser.add_argument("--method", default="REML", type=str.upper, choices=METHODS)
         parser.add_argument("--test", default="z", type=str.lower, choices=TESTS)
-        parser.add_argument("--level", default=95.0, type=float)
+        parser.add_argument("--level", default="95", help="confidence level, 0 < level < 100")
+        parser.add_argument(
+            "--decimal", choices=("point", "comma"), default=None,
+            help="the decimal separator (default: a point, or a comma in a semicolon- or "
+            "tab-separated file whose numbers hold commas)",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def handle(self, *args, **options):
         path = Path(options["file"])
+        level = _level(options["level"])
         try:
-            with path.open(newline="", encoding="utf-8-sig") as fh:
-                rows = list(csv.DictReader(fh))
+            data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-        if not rows:
-            raise CommandError(f"{path} has no data rows.")
-        header = {name.strip(): name for name in rows[0]}
-        inputs = {
-            col: [_number(row[header[col]]) for row in rows]
-            for col in INPUT_COLUMNS if col in header
-        }
-        label_col = next((header[c] for c in LABEL_COLUMNS if c in header), None)
-        slab = [row[label_col].strip() for row in rows] if label_col else None
+        try:
+            table = read_study_table(data, path.name, decimal=options["decimal"])
+        except TableError as exc:
+            raise CommandError(str(exc)) from exc
+        inputs, slab = table.columns, table.labels
         try:
             es = escalc(options["measure"], **inputs, slab=slab)
-            res = rma(es, method=options["method"], test=options["test"],
-                      level=options["level"])
+            res = rma(es, method=options["method"], test=options["test"], level=level)
             pred = predict(res)
         except MetaAnalysisError as exc:
             raise CommandError(str(exc)) from exc
@@ -81,8 +78,9 @@ class Command(BaseCommand):
                 )
             ],
         }
+        result = finite(result)  # NaN and infinities as None (JSON null, "NA" in the table)
         if options["json"]:
-            self.stdout.write(json.dumps(finite(result), indent=2, allow_nan=False))
+            self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
         else:
             self.stdout.write(self._table(result))
 
@@ -91,26 +89,26 @@ class Command(BaseCommand):
         m, p = result["model"], result["predict"]
         stat = "tval" if m["test"] == "knha" else "zval"
 
-        def f(x):
-            return "NA" if x is None else f"{x:.4f}"
+        def f(x, spec=".4f"):
+            return "NA" if x is None else format(x, spec)
 
         lines = [
             f"Measure: {result['measure']}   method: {m['method']}   test: {m['test']}   "
             f"k = {m['k']}   level: {m['level']:g}%",
             "",
             f"{'b':>10} {'se':>10} {stat:>10} {'pval':>10} {'ci_lb':>10} {'ci_ub':>10}",
-            f"{f(m['b']):>10} {f(m['se']):>10} {f(m['zval']):>10} {m['pval']:>10.4g} "
+            f"{f(m['b']):>10} {f(m['se']):>10} {f(m['zval']):>10} {f(m['pval'], '.4g'):>10} "
             f"{f(m['ci_lb']):>10} {f(m['ci_ub']):>10}",
             "",
             f"pi_lb = {f(p['pi_lb'])}   pi_ub = {f(p['pi_ub'])}",
             f"tau2 = {f(m['tau2'])} (se_tau2 = {f(m['se_tau2'])})   tau = {f(m['tau'])}   "
-            f"i2 = {m['i2']:.2f}%   h2 = {m['h2']:.4f}",
-            f"qe({m['qe_df']}) = {m['qe']:.4f}   qep = {m['qep']:.4g}",
+            f"i2 = {f(m['i2'], '.2f')}%   h2 = {f(m['h2'])}",
+            f"qe({m['qe_df']}) = {f(m['qe'])}   qep = {f(m['qep'], '.4g')}",
             "",
             f"{'study':<30} {'yi':>10} {'vi':>10} {'weight %':>9}",
         ]
         lines += [
-            f"{s['slab'][:30]:<30} {s['yi']:>10.4f} {s['vi']:>10.4f} {s['weight']:>9.2f}"
+            f"{s['slab'][:30]:<30} {f(s['yi']):>10} {f(s['vi']):>10} {f(s['weight'], '.2f'):>9}"
             for s in result["studies"]
         ]
         return "\n".join(lines) + "\n"
