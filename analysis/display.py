@@ -50,8 +50,10 @@ def pooled_row(p: Pooled, f) -> dict:
     }
 
 
-def report_view(report: Report, log_scale: bool = False) -> dict:
-    name, f = transform_for(report.measure, log_scale)
+def report_view(report: Report, log_scale: bool = False, *, natural_scale: bool = True) -> dict:
+    """The page's numbers: on the natural scale (r, OR, RR, proportions) unless
+    `natural_scale` is False (the analysis scale: Fisher's z, log ratios, log odds)."""
+    name, f = transform_for(report.measure, log_scale) if natural_scale else (None, None)
     natural = lambda x: None if x is None else float(f(x)) if f else x  # noqa: E731
     scale = {"exp": "natural scale (exp)", "tanh": "r (tanh of z)", "ilogit": "proportion"}.get(
         name

@@ -65,6 +65,15 @@ class AnalysisForm(forms.Form):
         label="Test and CIs", choices=[("z", "z (normal)"), ("knha", "Hartung-Knapp")]
     )
     level = forms.FloatField(label="Confidence level (%)", min_value=50, max_value=99.9)
+    scale = forms.ChoiceField(
+        label="Forest plot and table on",
+        choices=[
+            ("natural", "the natural scale (r, OR, RR, proportion)"),
+            ("analysis", "the analysis scale (Fisher's z, log OR, log RR, log odds)"),
+        ],
+        required=False,
+        initial="natural",
+    )
     subgroup_by = forms.ModelChoiceField(queryset=None, required=False, label="Subgroups by")
     regress_on = forms.ModelChoiceField(queryset=None, required=False, label="Meta-regression on")
 
@@ -82,6 +91,7 @@ class AnalysisForm(forms.Form):
             "method": outcome.method,
             "test": outcome.test,
             "level": outcome.level,
+            "scale": "natural",
             "subgroup_by": outcome.subgroup_by_id,
             "regress_on": outcome.regress_on_id,
         }

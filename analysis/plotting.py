@@ -14,6 +14,8 @@ from analysis.plots import bubble_from_fit, forest_from_fit, funnel_from_fit, re
 from analysis.report import Report
 
 KINDS = ("forest", "funnel", "bubble")
+#: the back-transform to the scale papers print, for measures not shown on a log axis
+NATURAL_TRANSF = {"ZCOR": "tanh", "PLO": "ilogit"}
 ROB_COLUMNS = {name: f"D{i}" for i, (name, _) in enumerate(ROB2_DOMAINS, start=1)} | {
     "overall": "Overall"
 }
@@ -56,6 +58,13 @@ def figure(kind: str, outcome, settings: dict, report: Report):
     measure = report.measure
     log_scale = True if outcome.log_scale and measure == "GEN" else None
     if kind == "forest":
+        # The natural scale by default (r from Fisher's z, proportions from log odds; ratios
+        # on a log axis), as the table shows them; the analysis scale on request.
+        transf = None
+        if settings.get("scale") == "analysis":
+            log_scale = False
+        else:
+            transf = NATURAL_TRANSF.get(measure)
         return forest_from_fit(
             report.labels,
             report.yi,
@@ -66,6 +75,7 @@ def figure(kind: str, outcome, settings: dict, report: Report):
             groups=_groups(report),
             rob=_rob(outcome, report),
             log_scale=log_scale,
+            transf=transf,
         )
     if kind == "funnel":
         if report.main.k < 3:

@@ -395,7 +395,11 @@ def analysis_page(request, slug, outcome_id):
         error=error,
         settings=settings,
         query=query,
-        view=display.report_view(report, outcome.log_scale) if report else None,
+        view=display.report_view(
+            report, outcome.log_scale, natural_scale=settings.get("scale") != "analysis"
+        )
+        if report
+        else None,
         forest_svg=plotting.forest_svg(outcome, settings, report) if report else "",
         funnel_svg=plotting.funnel_svg(outcome, settings, report) if has_funnel else "",
         bubble_svg=plotting.bubble_svg(outcome, settings, report) if has_bubble else "",

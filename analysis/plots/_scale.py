@@ -39,11 +39,12 @@ def _ilogit(x):
 TRANSFORMS: dict[str, tuple[Callable, str | None, str | None]] = {
     # name: (function, axis name, column abbreviation) -- None keeps the measure's
     "exp": (np.exp, None, None),
-    "tanh": (np.tanh, "Correlation", "r"),
-    "ztor": (np.tanh, "Correlation", "r"),
-    "ilogit": (_ilogit, "Proportion", "Proportion"),
-    "plogis": (_ilogit, "Proportion", "Proportion"),
-    "logistic": (_ilogit, "Proportion", "Proportion"),
+    # the axis says the values were back-transformed, and from what
+    "tanh": (np.tanh, "Correlation r (back-transformed from Fisher's z)", "r"),
+    "ztor": (np.tanh, "Correlation r (back-transformed from Fisher's z)", "r"),
+    "ilogit": (_ilogit, "Proportion (back-transformed from log odds)", "Proportion"),
+    "plogis": (_ilogit, "Proportion (back-transformed from log odds)", "Proportion"),
+    "logistic": (_ilogit, "Proportion (back-transformed from log odds)", "Proportion"),
 }
 
 DEFAULT = object()  # "use the measure's default" (None means "none")
@@ -124,6 +125,9 @@ def resolve_scale(
             )
         if not ratio and measure in MEASURES and name == MEASURES[measure][0]:
             name, abbrev = "Ratio", "Ratio"
+    elif ratio and func is None:
+        # a ratio measure on its analysis scale: the values are log ratios, and say so
+        name, abbrev = f"Log {name}", f"log {abbrev}"
     if refline is DEFAULT:
         if log:
             refline = 1.0

@@ -159,3 +159,35 @@ def test_files_that_are_not_study_tables(tmp_path):
     ):
         with pytest.raises(CommandError, match=message):
             run(write(tmp_path, "x.csv", content))
+
+
+# Finding 3 of issue 15: papers print r, OR and RR; the command printed only log RR, log OR and
+# Fisher's z.
+
+
+def test_ratios_and_correlations_are_printed_on_the_natural_scale(bcg_csv, tmp_path):
+    import math
+
+    text = run(str(bcg_csv), "--measure", "RR")
+    model = json.loads(run(str(bcg_csv), "--measure", "RR", "--json"))
+    natural = model["natural"]
+    assert natural["transform"] == "exp" and natural["name"] == "RR"
+    assert natural["estimate"] == pytest.approx(math.exp(model["model"]["b"]), rel=1e-12)
+    assert natural["ci_lb"] == pytest.approx(math.exp(model["model"]["ci_lb"]), rel=1e-12)
+    assert natural["pi_ub"] == pytest.approx(math.exp(model["predict"]["pi_ub"]), rel=1e-12)
+    assert f"RR = {natural['estimate']:.4f} [{natural['ci_lb']:.4f}, {natural['ci_ub']:.4f}]" in text
+    assert "(back-transformed; below, the analysis scale: log RR)" in text
+    path = tmp_path / "cor.csv"
+    path.write_text("study,ri,ni\nA,0.3,50\nB,0.1,120\nC,0.25,80\n")
+    cor = json.loads(run(str(path), "--measure", "ZCOR", "--json"))
+    assert cor["natural"]["name"] == "r"
+    assert cor["natural"]["estimate"] == pytest.approx(math.tanh(cor["model"]["b"]), rel=1e-12)
+    assert "r = " in run(str(path), "--measure", "ZCOR")
+
+
+def test_the_analysis_scale_alone_on_request(bcg_csv):
+    text = run(str(bcg_csv), "--measure", "RR", "--scale", "analysis")
+    assert "RR = " not in text and "log RR" in text
+    assert "natural" not in json.loads(
+        run(str(bcg_csv), "--measure", "RR", "--scale", "analysis", "--json")
+    )

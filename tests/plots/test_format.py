@@ -54,8 +54,9 @@ def test_heterogeneity_and_labels(bcg):
         ("HR", None, True, "Hazard Ratio", "HR", 1.0),
         ("SMD", None, False, "Standardised Mean Difference", "SMD", 0.0),
         ("ZCOR", None, False, "Fisher's z", "z", 0.0),
-        ("ZCOR", "tanh", False, "Correlation", "r", 0.0),
-        ("PLO", "ilogit", False, "Proportion", "Proportion", None),
+        ("ZCOR", "tanh", False, "Correlation r (back-transformed from Fisher's z)", "r", 0.0),
+        ("PLO", "ilogit", False, "Proportion (back-transformed from log odds)", "Proportion",
+         None),
         ("GEN", "exp", True, "Ratio", "Ratio", 1.0),
     ],
 )
@@ -65,6 +66,11 @@ def test_scales(measure, transf, log, name, abbrev, refline):
     if log:
         assert s.show(math.log(2.0)) == pytest.approx(2.0)
         assert s.axis_label == f"{name} (log scale)"
+
+
+def test_a_ratio_on_its_analysis_scale_is_named_as_a_log_ratio():
+    s = resolve_scale("OR", log_scale=False)
+    assert (s.log, s.name, s.abbrev, s.refline) == (False, "Log Odds Ratio", "log OR", 0.0)
 
 
 def test_scale_refusals():

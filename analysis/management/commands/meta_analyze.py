@@ -19,6 +19,14 @@ from analysis.engine.model import METHODS, TESTS
 from analysis.exports import finite
 from analysis.study_table import TableError, read_study_table
 
+#: measure: (back-transform, the natural scale's name, the analysis scale's name)
+NATURAL = {
+    "RR": ("exp", "RR", "log RR"),
+    "OR": ("exp", "OR", "log OR"),
+    "ZCOR": ("tanh", "r", "Fisher's z"),
+    "PLO": ("ilogit", "proportion", "log odds"),
+}
+
 
 def _level(text: str) -> float:
     """--level: a confidence level strictly between 0 and 100 (percent; metafor also reads
@@ -45,6 +53,11 @@ class Command(BaseCommand):
             "--decimal", choices=("point", "comma"), default=None,
             help="the decimal separator (default: a point, or a comma in a semicolon- or "
             "tab-separated file whose numbers hold commas)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--scale", choices=("natural", "analysis"), default="natural",
+            help="natural (default): also print RR, OR, r and proportions back-transformed from "
+            "the analysis scale (log RR, log OR, Fisher's z, log odds); analysis: only that scale",
         )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -78,6 +91,17 @@ class Command(BaseCommand):
                 )
             ],
         }
+        natural = NATURAL.get(es.measure)
+        if natural and options["scale"] == "natural":
+            transform, name, analysis_name = natural
+            back = predict(res, transf=transform)
+            result["natural"] = {
+                "transform": transform, "name": name, "analysis_scale": analysis_name,
+                "estimate": float(back.pred), "ci_lb": float(back.ci_lb),
+                "ci_ub": float(back.ci_ub),
+                "pi_lb": None if back.pi_lb is None else float(back.pi_lb),
+                "pi_ub": None if back.pi_ub is None else float(back.pi_ub),
+            }  # fmt: skip
         result = finite(result)  # NaN and infinities as None (JSON null, "NA" in the table)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
@@ -107,6 +131,16 @@ class Command(BaseCommand):
             "",
             f"{'study':<30} {'yi':>10} {'vi':>10} {'weight %':>9}",
         ]
+        n = result.get("natural")
+        if n:
+            lines[2:2] = [
+                f"{n['name']} = {f(n['estimate'])} [{f(n['ci_lb'])}, {f(n['ci_ub'])}]   "
+                f"prediction interval [{f(n['pi_lb'])}, {f(n['pi_ub'])}]",
+                f"(back-transformed; below, the analysis scale: {n['analysis_scale']})",
+                "",
+            ]
+        elif result["measure"] in NATURAL:
+            lines[2:2] = [f"On the analysis scale: {NATURAL[result['measure']][2]}", ""]
         lines += [
             f"{s['slab'][:30]:<30} {f(s['yi']):>10} {f(s['vi']):>10} {f(s['weight'], '.2f'):>9}"
             for s in result["studies"]
