@@ -175,7 +175,8 @@ def test_ratios_and_correlations_are_printed_on_the_natural_scale(bcg_csv, tmp_p
     assert natural["estimate"] == pytest.approx(math.exp(model["model"]["b"]), rel=1e-12)
     assert natural["ci_lb"] == pytest.approx(math.exp(model["model"]["ci_lb"]), rel=1e-12)
     assert natural["pi_ub"] == pytest.approx(math.exp(model["predict"]["pi_ub"]), rel=1e-12)
-    assert f"RR = {natural['estimate']:.4f} [{natural['ci_lb']:.4f}, {natural['ci_ub']:.4f}]" in text
+    lb, ub = natural["ci_lb"], natural["ci_ub"]
+    assert f"RR = {natural['estimate']:.4f} [{lb:.4f}, {ub:.4f}]" in text
     assert "(back-transformed; below, the analysis scale: log RR)" in text
     path = tmp_path / "cor.csv"
     path.write_text("study,ri,ni\nA,0.3,50\nB,0.1,120\nC,0.25,80\n")
