@@ -38,15 +38,25 @@ __all__ = [
     "GroupSummary",
     "MeanSD",
     "SMDResult",
+    "biserial_from_point_biserial",
     "combine_groups",
     "critical_value",
+    "d_from_r",
     "d_from_t",
     "estimate_from_ci",
     "hedges_correction",
     "mean_sd_from_five_numbers",
     "mean_sd_from_median_iqr",
     "mean_sd_from_median_range",
+    "point_biserial_from_biserial",
     "pooled_sd",
+    "r_from_beta",
+    "r_from_chi2",
+    "r_from_d",
+    "r_from_f",
+    "r_from_log_or",
+    "r_from_or",
+    "r_from_t",
     "r_to_z",
     "sd_from_ci",
     "sd_from_se",
@@ -532,3 +542,132 @@ def r_to_z(r) -> float:
 def z_to_r(z) -> float:
     """Back-transform Fisher's z to a correlation: r = tanh(z)."""
     return math.tanh(_number("Fisher's z", z))
+
+
+# --------------------------------------------------------------------------------------------
+# converting to r (correlational reviews) and from r
+
+
+def _groups_a(n1, n2) -> float:
+    """Borenstein et al.'s a = (n1 + n2)^2 / (n1 n2) (4 for equal groups, or when not given)."""
+    if n1 is None and n2 is None:
+        return 4.0
+    if n1 is None or n2 is None:
+        raise MetaAnalysisError("Give both group sizes, or neither (equal groups).")
+    a = _count("The size of group 1", n1, 1)
+    b = _count("The size of group 2", n2, 1)
+    return (a + b) ** 2 / (a * b)
+
+
+def _r(name: str, value) -> float:
+    x = _number(name, value)
+    if not -1 < x < 1:
+        raise MetaAnalysisError(f"{name} must be strictly between -1 and 1 (got {x:g}).")
+    return x
+
+
+def r_from_d(d, n1=None, n2=None) -> float:
+    """The (point-biserial) correlation from a standardised mean difference:
+    r = d / sqrt(d^2 + a), a = (n1 + n2)^2 / (n1 n2), a = 4 for equal or unknown group sizes
+    (Borenstein, Hedges, Higgins & Rothstein 2009, *Introduction to Meta-Analysis*, eq. 7.5)."""
+    dv = _number("The standardised mean difference", d)
+    return dv / math.sqrt(dv * dv + _groups_a(n1, n2))
+
+
+def d_from_r(r, n1=None, n2=None) -> float:
+    """The standardised mean difference from a (point-biserial) correlation, the inverse of
+    :func:`r_from_d`: d = r sqrt(a) / sqrt(1 - r^2) (2r / sqrt(1 - r^2) for equal groups;
+    Borenstein et al. 2009, eq. 7.6)."""
+    rv = _r("The correlation", r)
+    return rv * math.sqrt(_groups_a(n1, n2)) / math.sqrt(1 - rv * rv)
+
+
+def r_from_log_or(log_or, n1=None, n2=None) -> float:
+    """r from a log odds ratio, through d = ln(OR) sqrt(3) / pi (the logistic distribution's
+    SD; Chinn 2000, *Stat Med* 19:3127; Borenstein et al. 2009, eq. 7.1), then
+    :func:`r_from_d`."""
+    lo = _number("The log odds ratio", log_or)
+    return r_from_d(lo * math.sqrt(3) / math.pi, n1, n2)
+
+
+def r_from_or(odds_ratio, n1=None, n2=None) -> float:
+    """r from an odds ratio (as printed, not logged): :func:`r_from_log_or` of ln(OR)."""
+    return r_from_log_or(math.log(_positive("The odds ratio", odds_ratio)), n1, n2)
+
+
+def r_from_t(t, df) -> float:
+    """r from a t statistic with df degrees of freedom (a two-group t test, df = n1 + n2 - 2,
+    or the test of a correlation, df = n - 2): r = t / sqrt(t^2 + df) (Rosenthal 1991,
+    *Meta-Analytic Procedures for Social Research*, eq. 2.16). The sign is t's."""
+    tv = _number("The t statistic", t)
+    return tv / math.sqrt(tv * tv + _positive("The degrees of freedom", df))
+
+
+def r_from_f(f, df_error, *, sign: int) -> float:
+    """r from an F statistic with 1 numerator degree of freedom: r = sign sqrt(F / (F +
+    df_error)) (F = t^2; Rosenthal 1991, eq. 2.17). F has no direction: ``sign`` gives it."""
+    fv = _number("The F statistic", f)
+    if fv < 0:
+        raise MetaAnalysisError(f"An F statistic cannot be negative (got {fv:g}).")
+    return _sign(sign) * math.sqrt(fv / (fv + _positive("The error degrees of freedom", df_error)))
+
+
+def r_from_chi2(chi2, n, *, sign: int) -> float:
+    """r (the phi coefficient) from a chi-square statistic with 1 degree of freedom on n
+    observations: r = sign sqrt(chi2 / n) (Rosenthal 1991, eq. 2.18). ``sign`` gives the
+    direction, which chi-square does not."""
+    cv = _number("The chi-square statistic", chi2)
+    if cv < 0:
+        raise MetaAnalysisError(f"A chi-square statistic cannot be negative (got {cv:g}).")
+    nv = _count("The number of observations", n, 1)
+    if cv > nv:
+        raise MetaAnalysisError(
+            f"A 1-df chi-square cannot exceed the number of observations (chi2 = {cv:g}, "
+            f"n = {nv:g}): phi would be above 1."
+        )
+    return _sign(sign) * math.sqrt(cv / nv)
+
+
+def r_from_beta(beta) -> float:
+    """r from a standardised regression coefficient: r = beta + 0.05 lambda, lambda = 1 when
+    beta >= 0 and 0 otherwise (Peterson & Brown 2005, *J Appl Psychol* 90:175, eq. 2). Their
+    formula holds for |beta| < 0.5; larger coefficients are refused."""
+    bv = _number("The standardised coefficient (beta)", beta)
+    if not -0.5 < bv < 0.5:
+        raise MetaAnalysisError(
+            f"Peterson & Brown's conversion holds for standardised coefficients between -0.5 "
+            f"and 0.5 (got {bv:g})."
+        )
+    return bv + (0.05 if bv >= 0 else 0.0)
+
+
+def _split(n1, n2) -> tuple[float, float]:
+    a = _count("The size of group 1", n1, 1)
+    b = _count("The size of group 2", n2, 1)
+    p = a / (a + b)
+    return p, float(norm.pdf(norm.ppf(p)))
+
+
+def biserial_from_point_biserial(r_pb, n1, n2) -> float:
+    """The biserial correlation (the dichotomy seen as a cut of a normal variable) from the
+    point-biserial one: r_b = r_pb sqrt(p q) / phi(z_p), p = n1 / (n1 + n2), phi the normal
+    density at its quantile z_p (Jacobs & Viechtbauer 2017, *Res Synth Methods* 8:161, eq. 7;
+    metafor's RBIS). The result may exceed 1 in absolute value when the data are not normal;
+    that is refused."""
+    rv = _r("The point-biserial correlation", r_pb)
+    p, density = _split(n1, n2)
+    out = rv * math.sqrt(p * (1 - p)) / density
+    if not -1 < out < 1:
+        raise MetaAnalysisError(
+            f"The biserial correlation would be {out:.3f}, outside (-1, 1): the continuous "
+            "variable is far from normal within the groups."
+        )
+    return out
+
+
+def point_biserial_from_biserial(r_b, n1, n2) -> float:
+    """The point-biserial correlation from the biserial one: r_pb = r_b phi(z_p) / sqrt(p q)
+    (the inverse of :func:`biserial_from_point_biserial`)."""
+    rv = _r("The biserial correlation", r_b)
+    p, density = _split(n1, n2)
+    return rv * density / math.sqrt(p * (1 - p))
