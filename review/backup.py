@@ -125,7 +125,7 @@ def linked_to_review(all_models: Iterable | None = None) -> set[type[models.Mode
         for model in all_models:
             if model in linked:
                 continue
-            fields = [f for f in model._meta.get_fields(include_hidden=True) if f.concrete]
+            fields = [*model._meta.fields, *model._meta.many_to_many]  # its own relations
             if any(f.is_relation and f.related_model in linked for f in fields):
                 linked.add(model)
                 changed = True
