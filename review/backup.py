@@ -348,8 +348,9 @@ def backup_review(review: Review, output: Path) -> BackupSummary:
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     os.close(fd)
     try:
+        outermost = not connection.in_atomic_block
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and outermost:
                 with connection.cursor() as cursor:  # one snapshot for every query below
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             review = Review.objects.get(pk=review.pk)
@@ -650,11 +651,16 @@ def restore_review(
                 default_storage.delete(name)
             if isinstance(error, DatabaseError):
                 raise BackupError(
-                    f"{path} could not be restored: the database refused a row ({error}). "
-                    "Nothing was written."
+                    f"{path} could not be restored: the database refused a row "
+                    f"({_first_line(error)}). Nothing was written."
                 ) from error
             raise
     return summary
+
+
+def _first_line(error: Exception) -> str:
+    """The database's message without the row it quotes (PostgreSQL's DETAIL line)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _restore_rows(zf, manifest, path: Path, maps: IdMaps, new_slug: str, summary) -> None:
@@ -699,8 +705,8 @@ def _restore_rows(zf, manifest, path: Path, maps: IdMaps, new_slug: str, summary
             _insert(model, objs)
         except DatabaseError as error:
             raise BackupError(
-                f"{path} could not be restored: the database refused a row of {member} ({error}). "
-                "Nothing was written."
+                f"{path} could not be restored: the database refused a row of {member} "
+                f"({_first_line(error)}). Nothing was written."
             ) from error
         maps[label].update(zip(olds, (o.pk for o in objs), strict=True))
         if label in JSON_IDS:
