@@ -1,7 +1,9 @@
 """Backing up one review and restoring it: identical PRISMA counts, votes with their history,
 extraction and analysis results; all or nothing; refusals with a clear message."""
 
+import hashlib
 import json
+import stat
 import zipfile
 from pathlib import Path
 
@@ -288,6 +290,7 @@ def test_the_manifest_describes_the_backup(reviews, tmp_path):
     assert len(manifest["missing_files"]) == 1  # the bulk file deleted from storage
     assert all(info["member"] in names for info in manifest["files"].values())
     assert manifest["migrations"]["review"][-1] == "0006_record_number"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # personal data: the owner reads it
 
 
 def test_a_failed_backup_leaves_no_file(reviews, tmp_path, monkeypatch):
@@ -301,3 +304,18 @@ def test_a_failed_backup_leaves_no_file(reviews, tmp_path, monkeypatch):
         backup_review(reviews["demo"], tmp_path / "demo.zip")
     assert list(tmp_path.glob("demo.zip*")) == []
     assert list(tmp_path.glob(".demo.zip*")) == []
+
+
+@pytest.mark.parametrize("name", ["../../evil.txt", "/var/evil.txt"])
+def test_a_file_name_leaving_media_root_is_refused(bcg_backup, tmp_path, name):
+    content = b"not yours"
+    sha = hashlib.sha256(content).hexdigest()
+
+    def add_file(manifest):
+        manifest["files"][name] = {"member": "files/evil.txt", "sha256": sha, "size": 9}
+
+    bad = _manifest_change(bcg_backup, tmp_path / "evil.zip", add_file)
+    with zipfile.ZipFile(bad, "a") as zf:
+        zf.writestr("files/evil.txt", content)
+    _refused(bad, f"the file name '{name}' is refused")
+    assert not (tmp_path / "evil.txt").exists()
