@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from review.backup import FORMAT_VERSION, backup_review
 from review.models import Record, Review
@@ -79,7 +80,7 @@ def test_a_copy_restored_beside_the_original_is_identical(reviews, tmp_path, slu
     assert "Matched to this site's accounts by username: " in output
 
 
-def test_the_demo_round_trip_holds_history_files_and_ids_in_json(reviews, tmp_path):
+def test_the_demo_round_trip_holds_history_files_and_ids_in_json(reviews, tmp_path, client):
     original = reviews["demo"]
     path = _backup(original, tmp_path / "demo.zip")
     _restore(path, "--slug", "demo-copy")
@@ -98,11 +99,25 @@ def test_the_demo_round_trip_holds_history_files_and_ids_in_json(reviews, tmp_pa
     original_file = original.records.get(retrieval__file__gt="").retrieval.file.name
     assert retrieval.file.name != original_file
     assert retrieval.file.read() == world.PDF
+    event = ScreeningEvent.objects.filter(review=copy, action="retrieve").last()
+    assert event.detail["file"] == retrieval.file.name
     # the bulk-upload file missing when the backup was made names no file in the copy
     files = BulkUploadFile.objects.filter(upload__review=copy).order_by("position")
     kept, gone = files
     assert kept.file.read() == world.PDF  # under a new name: the original's is taken
     assert gone.file.name == ""
+    # the copy works in the app: its lead opens it, screens it, and gets its full text
+    lead = get_user_model().objects.get(username="lead")
+    client.force_login(lead)
+    for url in (
+        reverse("review:dashboard", args=[copy.slug]),
+        reverse("screening:records", args=[copy.slug]),
+        reverse("screening:screen", args=[copy.slug, "title_abstract"]),
+        reverse("analysis:prisma", args=[copy.slug]),
+    ):
+        assert client.get(url).status_code == 200, url
+    pdf = client.get(reverse("screening:retrieval-file", args=[copy.slug, retrieval.record_id]))
+    assert b"".join(pdf.streaming_content) == world.PDF
 
 
 def test_restore_into_an_empty_site_keeps_the_slug_and_creates_missing_users(reviews, tmp_path):

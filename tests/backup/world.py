@@ -75,11 +75,18 @@ def build() -> dict:
         .order_by("record__number")
         .first()
     )
+    services.retrieval_set(
+        review=review,
+        record=waiting.record,
+        user=lead,
+        status=RetrievalStatus.RETRIEVED,
+        file=ContentFile(PDF, name="full-text.pdf"),
+        url=waiting.url,
+    )  # the retrieve event names the file
     services.decision_record(
         review=review, record=waiting.record, reviewer=lead, stage=Stage.FULL_TEXT,
         verdict=Verdict.EXCLUDE, reason=reason, note="Humans",
     )  # fmt: skip
-    waiting.file.save("full-text.pdf", ContentFile(PDF))
     # a confirmed duplicate pair among records nobody screened (its event holds record ids)
     voted = ScreeningDecision.objects.filter(review=review).values("record")
     a, b = review.records.exclude(pk__in=voted).order_by("number")[:2]
