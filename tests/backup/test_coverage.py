@@ -75,3 +75,43 @@ def test_every_json_field_is_remapped_or_declared_without_ids():
     remapped = {(label, name) for label, fields in JSON_IDS.items() for name in fields}
     assert not declared & remapped
     assert found == declared | remapped
+
+
+def test_ids_in_json_fields_are_rewritten_through_the_maps():
+    maps = {
+        "review.record": {1: 101, 2: 102},
+        "analysis.outcome": {5: 505},
+        "analysis.moderator": {7: 707},
+        "users": {3: 33},
+        "files": {"fulltext/a.pdf": "fulltext/a_x1.pdf"},
+    }
+    merge = {
+        "merged": "Smith 2019",
+        "reports": [1, 2],
+        "choices": {"data-5": "keep", "moderator-7": "other", "draft-5-3": "keep", "rob": "keep"},
+        "replaced": {"data-5": {"ai": 1}},
+        "discarded": {},
+    }
+    assert JSON_IDS["analysis.studyevent"]["detail"](merge, maps) == {
+        "merged": "Smith 2019",
+        "reports": [101, 102],
+        "choices": {
+            "data-505": "keep",
+            "moderator-707": "other",
+            "draft-505-33": "keep",
+            "rob": "keep",
+        },
+        "replaced": {"data-505": {"ai": 1}},
+        "discarded": {},
+    }
+    confirm = {"primary": 1, "moved": [2]}
+    assert JSON_IDS["review.dedupevent"]["detail"](confirm, maps) == {
+        "primary": 101,
+        "moved": [102],
+    }
+    undo = {"previous_status": "confirmed", "detached": None}
+    assert JSON_IDS["review.dedupevent"]["detail"](undo, maps) == undo
+    retrieve = {"status": "retrieved", "file": "fulltext/a.pdf"}
+    assert JSON_IDS["screening.screeningevent"]["detail"](retrieve, maps)["file"] == (
+        "fulltext/a_x1.pdf"
+    )
