@@ -240,6 +240,13 @@ JSON_IDS: dict[str, dict[str, Callable]] = {
     "screening.screeningevent": {"detail": _screening_detail},
 }
 
+#: the keys of those JSON fields that may hold ids (a row without any is left as it is)
+JSON_ID_KEYS = {
+    "review.dedupevent": ("primary", "detached", "previous_primary", "moved"),
+    "analysis.studyevent": ("reports", "choices", "replaced", "discarded"),
+    "screening.screeningevent": ("file",),
+}
+
 #: JSON fields that hold no id of a row (labels, usernames, counts, values), copied as they are
 JSON_WITHOUT_IDS = {
     "review.review": {"highlight_include", "highlight_exclude"},  # words
@@ -673,7 +680,7 @@ def _restore_rows(zf, manifest, path: Path, maps: IdMaps, new_slug: str, summary
             raise BackupError(
                 f"{path} holds rows of {entry.get('model')!r}, a model this site does not have."
             )
-    with_json: dict[str, list] = {}  # label → restored rows with ids in JSON fields
+    with_json: dict[str, list] = defaultdict(list)  # label → rows with ids in JSON fields
     deferred: list[tuple] = []  # (model, field, row, old target pk): references to its own model
     for entry in entries:
         label, member = entry["model"], entry["member"]
@@ -685,39 +692,32 @@ def _restore_rows(zf, manifest, path: Path, maps: IdMaps, new_slug: str, summary
                 f"{path} is damaged: {member} holds {n} rows, "
                 f"manifest.json says {entry.get('count')}."
             )
-        objs, olds = [], []
-        try:
-            for item in serializers.deserialize("python", data, handle_forward_references=False):
-                if _label(type(item.object)) != label:
-                    raise BackupError(f"{path} is damaged: {member} holds a row of another model.")
-                objs.append(item.object)
-        except serializers.base.DeserializationError as error:
-            raise BackupError(f"{path} is damaged: {member}: {error}") from None
-        for obj in objs:
-            old_pk = obj.pk
-            olds.append(old_pk)
-            _remap(obj, model, label, maps, deferred, path, member)
-            if isinstance(model._meta.pk, models.AutoField):
-                obj.pk = None
-            if model is Review:
-                obj.slug = new_slug
-        try:
-            _insert(model, objs)
-        except DatabaseError as error:
-            raise BackupError(
-                f"{path} could not be restored: the database refused a row of {member} "
-                f"({_first_line(error)}). Nothing was written."
-            ) from error
-        maps[label].update(zip(olds, (o.pk for o in objs), strict=True))
-        if label in JSON_IDS:
-            with_json[label] = objs
-        summary.counts[label] = len(objs)
-        if model is Review:
-            if len(objs) != 1:
+        if model is Review and len(data) != 1:
+            raise BackupError(f"{path} is damaged: {member} holds {len(data)} reviews, not one.")
+        # in chunks: only the old → new ids stay in memory (and the few rows changed later)
+        for start in range(0, len(data), CHUNK):
+            objs = _deserialize(data[start : start + CHUNK], label, member, path)
+            olds = []
+            for obj in objs:
+                olds.append(obj.pk)
+                _remap(obj, model, label, maps, deferred, path, member)
+                if isinstance(model._meta.pk, models.AutoField):
+                    obj.pk = None
+                if model is Review:
+                    obj.slug = new_slug
+                    summary.review = obj
+            try:
+                _insert(model, objs)
+            except DatabaseError as error:
                 raise BackupError(
-                    f"{path} is damaged: {member} holds {len(objs)} reviews, not one."
-                )
-            summary.review = objs[0]
+                    f"{path} could not be restored: the database refused a row of {member} "
+                    f"({_first_line(error)}). Nothing was written."
+                ) from error
+            maps[label].update(zip(olds, (o.pk for o in objs), strict=True))
+            if label in JSON_IDS:
+                with_json[label] += [o for o in objs if _holds_ids(label, o)]
+        summary.counts[label] = len(data)
+        del data
     updates = defaultdict(list)
     for model, f, obj, old_target in deferred:
         target = maps[_label(model)].get(old_target)
@@ -741,6 +741,27 @@ def _restore_rows(zf, manifest, path: Path, maps: IdMaps, new_slug: str, summary
                     setattr(obj, name, new)
                     changed.append(obj)
             known[label]._base_manager.bulk_update(changed, [name], batch_size=500)
+
+
+def _deserialize(rows: list, label: str, member: str, path: Path) -> list:
+    objs = []
+    try:
+        for item in serializers.deserialize("python", rows, handle_forward_references=False):
+            if _label(type(item.object)) != label:
+                raise BackupError(f"{path} is damaged: {member} holds a row of another model.")
+            objs.append(item.object)
+    except serializers.base.DeserializationError as error:
+        raise BackupError(f"{path} is damaged: {member}: {error}") from None
+    return objs
+
+
+def _holds_ids(label: str, obj) -> bool:
+    """Whether a row's JSON fields name anything `JSON_IDS` rewrites (kept until the end)."""
+    return any(
+        isinstance(value := getattr(obj, name), dict)
+        and any(value.get(key) not in (None, "", [], {}) for key in JSON_ID_KEYS[label])
+        for name in JSON_IDS[label]
+    )
 
 
 def _remap(obj, model, label, maps: IdMaps, deferred: list, path: Path, member: str) -> None:

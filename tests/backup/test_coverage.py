@@ -7,6 +7,7 @@ from django.test.utils import isolate_apps
 
 from review.backup import (
     EXCLUDED,
+    JSON_ID_KEYS,
     JSON_IDS,
     JSON_WITHOUT_IDS,
     backup_models,
@@ -74,6 +75,7 @@ def test_every_json_field_is_remapped_or_declared_without_ids():
     declared = {(label, name) for label, names in JSON_WITHOUT_IDS.items() for name in names}
     remapped = {(label, name) for label, fields in JSON_IDS.items() for name in fields}
     assert not declared & remapped
+    assert set(JSON_ID_KEYS) == set(JSON_IDS)
     assert found == declared | remapped
 
 
