@@ -493,7 +493,45 @@ def read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
             f"{path} was made by a newer Prisma Workbench (backup format {version}; this site "
             f"reads format {FORMAT_VERSION} and older). Upgrade this site first."
         )
+    if problem := _manifest_problem(manifest):
+        raise BackupError(f"{path} is damaged: manifest.json {problem}.")
     return manifest
+
+
+def _manifest_problem(manifest: dict) -> str | None:
+    """What is wrong with the manifest's shape, if anything (its values are checked later)."""
+    review = manifest.get("review")
+    if not isinstance(review, dict) or not isinstance(review.get("slug"), str):
+        return "names no review"
+    migrations = manifest.get("migrations")
+    if not isinstance(migrations, dict) or not all(
+        isinstance(names, list) and all(isinstance(n, str) for n in names)
+        for names in migrations.values()
+    ):
+        return "lists no migrations"
+    entries = manifest.get("models")
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict)
+        and isinstance(e.get("model"), str)
+        and isinstance(e.get("member"), str)
+        and isinstance(e.get("count"), int)
+        for e in entries
+    ):
+        return "lists no models"
+    labels = [e["model"] for e in entries]
+    if len(set(labels)) != len(labels):
+        return "lists a model twice"
+    files = manifest.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(i, dict)
+        and isinstance(i.get("member"), str)
+        and isinstance(i.get("sha256"), str)
+        for i in files.values()
+    ):
+        return "lists its files wrongly"
+    if not isinstance(manifest.get("missing_files", []), list):
+        return "lists its missing files wrongly"
+    return None
 
 
 def check_migrations(manifest: dict, path: Path) -> None:

@@ -334,3 +334,17 @@ def test_a_file_name_leaving_media_root_is_refused(bcg_backup, tmp_path, name):
         zf.writestr("files/evil.txt", content)
     _refused(bad, f"the file name '{name}' is refused")
     assert not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(review="demo"), "names no review"),
+        (lambda m: m["models"].append(m["models"][-1]), "lists a model twice"),
+        (lambda m: m["models"][0].pop("count"), "lists no models"),
+        (lambda m: m.update(files=["x"]), "lists its files wrongly"),
+    ],
+)
+def test_a_malformed_manifest_is_refused(bcg_backup, tmp_path, change, message):
+    bad = _manifest_change(bcg_backup, tmp_path / "malformed.zip", change)
+    _refused(bad, f"is damaged: manifest.json {message}")
