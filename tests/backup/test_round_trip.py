@@ -348,3 +348,23 @@ def test_a_file_name_leaving_media_root_is_refused(bcg_backup, tmp_path, name):
 def test_a_malformed_manifest_is_refused(bcg_backup, tmp_path, change, message):
     bad = _manifest_change(bcg_backup, tmp_path / "malformed.zip", change)
     _refused(bad, f"is damaged: manifest.json {message}")
+
+
+def test_backup_review_names_what_is_wrong(db, tmp_path):
+    with pytest.raises(CommandError, match="No review with the slug or id 'nope'"):
+        call_command("backup_review", "nope", "--output", str(tmp_path / "x.zip"))
+    review = Review.objects.create(title="T", slug="t")
+    with pytest.raises(CommandError, match=r"the folder .* does not exist"):
+        call_command("backup_review", "t", "--output", str(tmp_path / "no" / "x.zip"))
+    with pytest.raises(CommandError, match="a folder; name the file"):
+        call_command("backup_review", str(review.pk), "--output", str(tmp_path))
+
+
+def test_restore_review_names_a_missing_file_and_a_bad_slug_and_owner(bcg_backup, tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        _restore(tmp_path / "nothing.zip")
+    with pytest.raises(CommandError, match="use letters, digits"):
+        _restore(bcg_backup, "--slug", "no spaces")
+    with pytest.raises(CommandError, match="--owner 'ghost': no account with that username"):
+        _restore(bcg_backup, "--slug", "bcg-2", "--owner", "ghost")
+    assert not Review.objects.filter(slug="bcg-2").exists()
