@@ -177,6 +177,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # Panel fits that failed (as they fail in metafor): method, test, label, error.
     robustness_failed: list[dict] = field(default_factory=list)
+    # Optional panels that could not be computed, by panel ("leave_one_out", "egger",
+    # "trimfill"): the reason, shown in the panel's place while the rest renders.
+    panel_errors: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -229,8 +232,14 @@ def analyse(
     changes = any(p.crosses_null != main.crosses_null for p in panel)
 
     loo = []
-    if fit.k >= 3:
-        l1o = leave1out(fit)
+    panel_errors: dict[str, str] = {}
+    try:
+        l1o = leave1out(fit) if fit.k >= 3 else None
+    except MetaAnalysisError as exc:
+        l1o = None
+        panel_errors["leave_one_out"] = str(exc)
+        notes.append(f"Leave one out not computed: {exc}")
+    if l1o is not None:
         for i, lab in enumerate(l1o.slab):
             loo.append(
                 {
@@ -250,6 +259,7 @@ def analyse(
             eg = regtest(fit)
             egger = {"statistic": eg.zval, "pval": eg.pval, "dfs": eg.dfs, "limit": eg.est}
         except MetaAnalysisError as exc:
+            panel_errors["egger"] = str(exc)
             notes.append(f"Egger's test not computed: {exc}")
         try:
             t = trimfill(fit)
@@ -263,6 +273,7 @@ def analyse(
                 "ci_ub": float(t.fit.ci_ub),
             }
         except MetaAnalysisError as exc:
+            panel_errors["trimfill"] = str(exc)
             notes.append(f"Trim and fill not computed: {exc}")
 
     total = float(np.sum(fit.weights))
@@ -293,6 +304,7 @@ def analyse(
         metareg=report_metareg,
         notes=notes,
         robustness_failed=failed,
+        panel_errors=panel_errors,
     )
 
 

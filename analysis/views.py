@@ -400,11 +400,24 @@ def analysis_page(request, slug, outcome_id):
         )
         if report
         else None,
-        forest_svg=plotting.forest_svg(outcome, settings, report) if report else "",
-        funnel_svg=plotting.funnel_svg(outcome, settings, report) if has_funnel else "",
-        bubble_svg=plotting.bubble_svg(outcome, settings, report) if has_bubble else "",
     )
+    plots = (("forest", plotting.forest_svg, report is not None),
+             ("funnel", plotting.funnel_svg, has_funnel),
+             ("bubble", plotting.bubble_svg, has_bubble))  # fmt: skip
+    for kind, draw, wanted in plots:
+        context[f"{kind}_svg"], context[f"{kind}_error"] = (
+            _plot(draw, outcome, settings, report) if wanted else ("", "")
+        )
     return render(request, "analysis/analysis.html", context)
+
+
+def _plot(draw, outcome, settings, report) -> tuple[str, str]:
+    """(the plot's inline SVG, "") or ("", why it could not be drawn): a plot that fails is
+    said in its place and the rest of the page still renders."""
+    try:
+        return draw(outcome, settings, report), ""
+    except (MetaAnalysisError, ValueError) as exc:
+        return "", str(exc)
 
 
 @require_POST

@@ -192,3 +192,30 @@ def test_a_failed_robustness_fit_is_shown_in_its_row_and_the_page_renders(
     assert html.count('data-testid="robustness-failed"') == 2
     assert '<td>PM + Hartung-Knapp</td><td colspan="5" class="error">Not fitted: Value of' in html
     assert 'data-testid="forest"' in html
+
+
+def test_a_failed_panel_or_plot_is_said_in_its_place_and_the_rest_renders(
+    client, bcg, outcome, monkeypatch
+):
+    from analysis import plotting
+    from analysis import report as report_module
+    from analysis.engine import MetaAnalysisError
+
+    def fails(*args, **kwargs):
+        raise MetaAnalysisError("Fisher scoring algorithm did not converge.")
+
+    def cannot_draw(*args, **kwargs):
+        raise ValueError("no room for 13 labels")
+
+    monkeypatch.setattr(report_module, "leave1out", fails)
+    monkeypatch.setattr(report_module, "trimfill", fails)
+    monkeypatch.setattr(plotting, "funnel_svg", cannot_draw)
+    client.force_login(bcg.lead_user)
+    response = client.get(url("analysis", bcg, outcome.pk))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="loo-error">Not computed: Fisher scoring' in html
+    assert "Trim and fill not computed: Fisher scoring" in html
+    assert 'data-testid="funnel-error">The funnel plot could not be drawn: no room' in html
+    assert 'data-testid="forest"' in html and "<svg" in html
+    assert response.context["report"].main.k == 13
