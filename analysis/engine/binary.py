@@ -452,3 +452,305 @@ def rma_peto(
         qe=qe, qep=qep, i2=i2, h2=h2, k=k, k_yi=k_yi, k_pos=k_pos, level=float(level),
         yi=yi, vi=vi, slab=labels, excluded=excluded,
     )
+
+
+# --------------------------------------------------------------------------- meta
+
+
+META_SM = ("OR", "RR", "RD")
+META_METHODS = ("MH", "Peto", "Inverse")
+METHOD_INCR = ("only0", "all", "if0all")
+
+
+@dataclass(frozen=True, eq=False)
+class MetabinResult:
+    """meta's ``metabin()`` study effects and common effect (Python names; :meth:`as_dict`
+    gives meta's: ``TE``, ``seTE``, ``w.common``, ``incr.e``, ``Q``, ``Q.CMH``, ...).
+
+    Study arrays have one entry per study given (``k_all``); a study meta leaves out of the
+    pooling (no events or only events in both groups, ``allstudies = FALSE``) has ``te`` and
+    ``se_te`` NaN (meta: NA), weight 0, and is named in ``excluded``. ``te_common`` etc. are
+    on the analysis scale (log OR / log RR / RD); ``level`` is a proportion, as in meta.
+    """
+
+    sm: str
+    method: str
+    studlab: tuple[str, ...]
+    te: np.ndarray = field(repr=False)
+    se_te: np.ndarray = field(repr=False)
+    lower: np.ndarray = field(repr=False)
+    upper: np.ndarray = field(repr=False)
+    w_common: np.ndarray = field(repr=False)
+    incr_e: np.ndarray = field(repr=False)
+    incr_c: np.ndarray = field(repr=False)
+    te_common: float
+    se_te_common: float
+    lower_common: float
+    upper_common: float
+    statistic_common: float
+    pval_common: float
+    q: float
+    df_q: int
+    pval_q: float
+    q_cmh: float | None
+    pval_q_cmh: float | None
+    k: int
+    k_all: int
+    k_mh: int | None
+    level: float
+    excluded: tuple[str, ...] = ()
+
+    @property
+    def included(self) -> np.ndarray:
+        """Boolean mask of the studies in the pooling (finite TE and seTE)."""
+        return np.isfinite(self.te) & np.isfinite(self.se_te)
+
+    def as_dict(self) -> dict:
+        def nan_none(arr):
+            return [None if not math.isfinite(x) else float(x) for x in arr]
+
+        return {
+            "sm": self.sm, "method": self.method, "level": self.level,
+            "studies": {
+                "studlab": list(self.studlab), "TE": nan_none(self.te),
+                "seTE": nan_none(self.se_te), "lower": nan_none(self.lower),
+                "upper": nan_none(self.upper), "w.common": self.w_common.tolist(),
+                "incr.e": self.incr_e.tolist(), "incr.c": self.incr_c.tolist(),
+            },
+            "common": {
+                "TE": self.te_common, "seTE": self.se_te_common, "lower": self.lower_common,
+                "upper": self.upper_common, "statistic": self.statistic_common,
+                "pval": self.pval_common,
+            },
+            "Q": self.q, "df.Q": self.df_q, "pval.Q": self.pval_q, "Q.CMH": self.q_cmh,
+            "df.Q.CMH": 1, "pval.Q.CMH": self.pval_q_cmh, "k": self.k, "k.all": self.k_all,
+            "k.MH": self.k_mh, "excluded": list(self.excluded),
+        }
+
+
+def _nansum(x) -> float:
+    return float(np.nansum(x))
+
+
+def metabin_common(
+    event_e,
+    n_e,
+    event_c,
+    n_c,
+    *,
+    sm: str = "RR",
+    method: str = "MH",
+    incr: float = 0.5,
+    method_incr: str = "only0",
+    allstudies: bool = False,
+    mh_exact: bool = False,
+    rr_cochrane: bool = False,
+    level: float = 0.95,
+    studlab=None,
+) -> MetabinResult:
+    """Study effects and common effect of meta's ``metabin(event.e, n.e, event.c, n.c, studlab,
+    sm = "RR", method = "MH", incr = 0.5, method.incr = "only0", allstudies = FALSE,
+    MH.exact = FALSE, RR.Cochrane = FALSE, level = 0.95)`` (meta 8.4-0 defaults).
+
+    Zero cells (``method.incr = "only0"``): ``incr`` is added to the four cells of a study with
+    a zero cell. OR: ``log((a+½)(d+½)/((b+½)(c+½)))``; RR: ``incr`` added to the events and
+    once to the group sizes (``RR.Cochrane = TRUE``: twice); RD: the TE is uncorrected, the
+    correction enters seTE only. ``allstudies = FALSE`` leaves out of OR and RR the studies
+    without events in both groups (OR: also with only events in both groups). Peto: no
+    correction, ``TE = (O-E)/V``, ``seTE = 1/sqrt(V)``.
+
+    Common effect: Mantel-Haenszel (OR with the Robins-Breslow-Greenland variance, RR with
+    Greenland-Robins, RD with meta's MH variance), computed on the corrected tables
+    (``MH.exact = FALSE``; ``TRUE``: the uncorrected ones); Peto's ``sum(O-E)/sum(V)``;
+    ``method = "Inverse"``: inverse-variance weights. ``Q`` is always the inverse-variance Q of
+    the study effects around their inverse-variance mean (meta's ``metagen``), ``df.Q = k-1``.
+    ``Q.CMH`` is the Cochran-Mantel-Haenszel statistic on the uncorrected tables.
+    """
+    if sm not in META_SM:
+        raise MetaAnalysisError(f"sm must be one of {', '.join(META_SM)} (got {sm!r}).")
+    if method not in META_METHODS:
+        raise MetaAnalysisError(
+            f"method must be one of {', '.join(META_METHODS)} (got {method!r})."
+        )
+    if method == "Peto" and sm != "OR":
+        raise MetaAnalysisError("Peto's method only possible with argument sm = 'OR'.")
+    if method_incr not in METHOD_INCR:
+        raise MetaAnalysisError(
+            f"method_incr must be one of {', '.join(METHOD_INCR)} (got {method_incr!r})."
+        )
+    try:
+        incr = float(incr)
+    except (TypeError, ValueError):
+        raise MetaAnalysisError(f"incr must be a number (got {incr!r}).") from None
+    if not (math.isfinite(incr) and incr >= 0):
+        raise MetaAnalysisError(f"incr must be a non-negative number (got {incr!r}).")
+    level = float(level)
+    if not 0 < level < 1:
+        raise MetaAnalysisError(
+            f"level is a proportion in meta (e.g. 0.95), strictly between 0 and 1 "
+            f"(got {level:g})."
+        )
+    (ee, ne, ec, nc), labels = _counts(
+        ("event.e", "n.e", "event.c", "n.c"), (event_e, n_e, event_c, n_c), studlab
+    )
+    k_all = ee.shape[0]
+    labels = labels if labels is not None else tuple(str(i + 1) for i in range(k_all))
+    for ev, n, name in ((ee, ne, "e"), (ec, nc, "c")):
+        bad = ev > n
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise MetaAnalysisError(
+                f"Events exceed the group size in study '{labels[i]}' "
+                f"(event.{name} = {ev[i]:g} > n.{name} = {n[i]:g})."
+            )
+        empty = n <= 0
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
+            raise MetaAnalysisError(f"n.{name} of study '{labels[i]}' is not positive.")
+
+    allevents = (ec == nc) & (ee == ne)
+    if sm == "RD" or allstudies:
+        incl = np.ones(k_all)
+    elif sm == "OR":
+        incl = np.where(((ec == 0) & (ee == 0)) | allevents, 0.0, 1.0)
+    else:
+        incl = np.where((ec == 0) & (ee == 0), 0.0, 1.0)
+    zero = ((ne - ee) == 0) | (ee == 0) | ((nc - ec) == 0) | (ec == 0)
+    zero &= incl > 0
+    if method == "Peto":
+        inc = np.zeros(k_all)
+    elif method_incr == "all":
+        inc = np.full(k_all, incr)
+    elif method_incr == "if0all":
+        inc = np.full(k_all, incr if zero.any() else 0.0)
+    else:
+        inc = incr * zero
+    incr_e = inc * incl
+    incr_c = inc * incl
+
+    n11, n21 = ee * incl, ec * incl
+    n1_, n2_ = ne * incl, nc * incl
+    n__ = n1_ + n2_
+    n12, n22 = n1_ - n11, n2_ - n21
+    n_1, n_2 = n11 + n21, n12 + n22
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = np.nansum(n11 - n1_ * n_1 / n__) ** 2
+        den = _nansum(n1_ * n2_ * n_1 * n_2 / n__**3)
+        q_cmh = float(num / den) if den > 0 else None
+        if sm == "OR":
+            if method == "Peto":
+                big_o = n11
+                big_e = n1_ * n_1 / n__
+                big_v = n1_ * n2_ * n_1 * n_2 / ((n__ - 1) * n__**2)
+                te = (big_o - big_e) / big_v
+                se_te = np.sqrt(1 / big_v)
+            else:
+                te = np.log((n11 + incr_e) * (n22 + incr_c) / ((n12 + incr_e) * (n21 + incr_c)))
+                se_te = np.sqrt(1 / (n11 + incr_e) + 1 / (n12 + incr_e)
+                                + 1 / (n21 + incr_c) + 1 / (n22 + incr_c))
+        elif sm == "RR":
+            if not rr_cochrane:
+                te = np.log(((n11 + incr_e) / (n1_ + incr_e)) / ((n21 + incr_c) / (n2_ + incr_c)))
+                se_te = np.sqrt(1 / (n11 + incr_e * ~allevents) - 1 / (n1_ + incr_e)
+                                + 1 / (n21 + incr_c * ~allevents) - 1 / (n2_ + incr_c))
+            else:
+                te = np.log(((n11 + incr_e) / (n1_ + 2 * incr_e))
+                            / ((n21 + incr_c) / (n2_ + 2 * incr_c)))
+                se_te = np.sqrt(1 / (n11 + incr_e) - 1 / (n1_ + 2 * incr_e)
+                                + 1 / (n21 + incr_c) - 1 / (n2_ + 2 * incr_c))
+        else:
+            te = n11 / n1_ - n21 / n2_
+            se_te = np.sqrt((n11 + incr_e) * (n12 + incr_e) / (n1_ + 2 * incr_e) ** 3
+                            + (n21 + incr_c) * (n22 + incr_c) / (n2_ + 2 * incr_c) ** 3)
+    te = np.where(np.isfinite(te), te, np.nan)
+    se_te = np.where(np.isfinite(te) & np.isfinite(se_te), se_te, np.nan)
+    included = np.isfinite(te)
+    bad_se = included & ~(se_te > 0)
+    if bad_se.any():
+        i = int(np.flatnonzero(bad_se)[0])
+        raise MetaAnalysisError(
+            f"The standard error of study '{labels[i]}' is 0; it cannot be weighted."
+        )
+    k = int(included.sum())
+    excluded = tuple(labels[i] for i in np.flatnonzero(~included))
+    if k == 0:
+        raise MetaAnalysisError(
+            "There is no study to pool: every study has no events (or only events) in both "
+            "groups."
+        )
+
+    w_iv = np.where(included, 1 / se_te**2, 0.0)
+    te0 = np.where(included, te, 0.0)
+    te_iv = float(w_iv @ te0 / w_iv.sum())
+    k_mh = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if method == "MH":
+            ie = incr_e * (not mh_exact)
+            ic = incr_c * (not mh_exact)
+            nn = n__ + 2 * ie + 2 * ic
+            if sm == "OR":
+                A = (n11 + ie) * (n22 + ic) / nn
+                B = (n11 + ie + n22 + ic) / nn
+                C = (n12 + ie) * (n21 + ic) / nn
+                D = (n12 + ie + n21 + ic) / nn
+                sa, sc = _nansum(A), _nansum(C)
+                if sa == 0 or sc == 0:
+                    raise MetaAnalysisError(
+                        "The Mantel-Haenszel odds ratio cannot be estimated: the sum of "
+                        f"{'a*d/n' if sa == 0 else 'b*c/n'} over the studies is 0."
+                    )
+                w = C
+                te_c = math.log(sa / sc)
+                or_c = math.exp(te_c)
+                se_c = math.sqrt(1 / (2 * sa**2) * (_nansum(A * B) + or_c * (
+                    _nansum(B * C) + _nansum(A * D)) + or_c**2 * _nansum(C * D)))
+            elif sm == "RR":
+                D = ((n1_ + 2 * ie) * (n2_ + 2 * ic) * (n_1 + ie + ic)
+                     - (n11 + ie) * (n21 + ic) * nn) / nn**2
+                R = (n11 + ie) * (n2_ + 2 * ic) / nn
+                S = (n21 + ic) * (n1_ + 2 * ie) / nn
+                sr, ss = _nansum(R), _nansum(S)
+                if sr == 0 or ss == 0:
+                    raise MetaAnalysisError(
+                        "The Mantel-Haenszel risk ratio cannot be estimated: there are no "
+                        f"events in the {'experimental' if sr == 0 else 'control'} group of "
+                        "any study."
+                    )
+                w = S
+                te_c = math.log(sr / ss)
+                se_c = math.sqrt(_nansum(D) / (sr * ss))
+            else:
+                R = ((n11 + ie) * (n12 + ie) * (n2_ + 2 * ic) ** 3
+                     + (n21 + ic) * (n22 + ic) * (n1_ + 2 * ie) ** 3) / (
+                    (n1_ + 2 * ie) * (n2_ + 2 * ic) * nn**2)
+                S = (n1_ + 2 * ie) * (n2_ + 2 * ic) / nn
+                w = S
+                ok = included & np.isfinite(S)
+                te_c = float(S[ok] @ te[ok] / S[ok].sum())
+                se_c = math.sqrt(_nansum(R) / _nansum(S) ** 2)
+            w_common = np.where(np.isfinite(w), w, 0.0)
+            k_mh = int((w_common > 0).sum())
+        else:  # Peto and Inverse: inverse-variance weights of the study effects
+            w_common = w_iv
+            te_c = te_iv
+            se_c = math.sqrt(1 / float(w_iv.sum()))
+    if not (math.isfinite(se_c) and se_c > 0):
+        raise MetaAnalysisError(
+            "The standard error of the common effect is 0 or undefined: every group has no "
+            "events or only events."
+        )
+    crit = qnorm_upper((1 - level) / 2)
+    zval = te_c / se_c
+    with np.errstate(invalid="ignore"):
+        crit_s = crit * se_te
+    q = float(np.sum(w_iv * (te0 - te_iv) ** 2))
+    return MetabinResult(
+        sm=sm, method=method, studlab=labels, te=te, se_te=se_te,
+        lower=te - crit_s, upper=te + crit_s, w_common=w_common,
+        incr_e=incr_e, incr_c=incr_c, te_common=te_c, se_te_common=se_c,
+        lower_common=te_c - crit * se_c, upper_common=te_c + crit * se_c,
+        statistic_common=zval, pval_common=float(pnorm_two_sided(zval)),
+        q=q, df_q=k - 1, pval_q=float(pchisq_upper(q, k - 1)) if k > 1 else math.nan,
+        q_cmh=q_cmh, pval_q_cmh=float(pchisq_upper(q_cmh, 1)) if q_cmh is not None else None,
+        k=k, k_all=k_all, k_mh=k_mh, level=level, excluded=excluded,
+    )
