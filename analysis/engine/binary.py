@@ -499,6 +499,11 @@ class MetabinResult:
     k_mh: int | None
     level: float
     excluded: tuple[str, ...] = ()
+    # (event.e, n.e, event.c, n.c) as given, for metabias (Harbord, Peters)
+    counts: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+    incr: float = 0.5
+    method_incr: str = "only0"
+    allstudies: bool = False
 
     @property
     def included(self) -> np.ndarray:
@@ -753,4 +758,6 @@ def metabin_common(
         q=q, df_q=k - 1, pval_q=float(pchisq_upper(q, k - 1)) if k > 1 else math.nan,
         q_cmh=q_cmh, pval_q_cmh=float(pchisq_upper(q_cmh, 1)) if q_cmh is not None else None,
         k=k, k_all=k_all, k_mh=k_mh, level=level, excluded=excluded,
+        counts=(ee, ne, ec, nc), incr=0.0 if method == "Peto" else incr,
+        method_incr=method_incr, allstudies=allstudies,
     )
