@@ -487,7 +487,8 @@ def metabias_metabin(m, *, method_bias: str | None = None, k_min: int = 10) -> M
                             studlab=m.studlab)
         te, se_te = iv.te, iv.se_te
     sel = np.isfinite(te) & np.isfinite(se_te)
-    labels = tuple(s for s, keep in zip(m.studlab, sel, strict=True) if keep)
+    names = m.studlab if m.studlab is not None else [str(i + 1) for i in range(m.k_all)]
+    labels = tuple(s for s, keep in zip(names, sel, strict=True) if keep)
     ee, ne, ec, nc = (x[sel] for x in m.counts)
     if method_bias == "Harbord":
         if m.sm not in ("OR", "RR"):

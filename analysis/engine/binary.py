@@ -475,7 +475,7 @@ class MetabinResult:
 
     sm: str
     method: str
-    studlab: tuple[str, ...]
+    studlab: tuple[str, ...] | None  # None: studies are named by their 1-based position
     te: np.ndarray = field(repr=False)
     se_te: np.ndarray = field(repr=False)
     lower: np.ndarray = field(repr=False)
@@ -517,7 +517,9 @@ class MetabinResult:
         return {
             "sm": self.sm, "method": self.method, "level": self.level,
             "studies": {
-                "studlab": list(self.studlab), "TE": nan_none(self.te),
+                "studlab": list(self.studlab) if self.studlab is not None else [
+                    str(i + 1) for i in range(self.k_all)],
+                "TE": nan_none(self.te),
                 "seTE": nan_none(self.se_te), "lower": nan_none(self.lower),
                 "upper": nan_none(self.upper), "w.common": self.w_common.tolist(),
                 "incr.e": self.incr_e.tolist(), "incr.c": self.incr_c.tolist(),
@@ -599,19 +601,18 @@ def metabin_common(
         ("event.e", "n.e", "event.c", "n.c"), (event_e, n_e, event_c, n_c), studlab
     )
     k_all = ee.shape[0]
-    labels = labels if labels is not None else tuple(str(i + 1) for i in range(k_all))
     for ev, n, name in ((ee, ne, "e"), (ec, nc, "c")):
         bad = ev > n
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise MetaAnalysisError(
-                f"Events exceed the group size in study '{labels[i]}' "
+                f"Events exceed the group size in {study_name(i, labels)} "
                 f"(event.{name} = {ev[i]:g} > n.{name} = {n[i]:g})."
             )
         empty = n <= 0
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
-            raise MetaAnalysisError(f"n.{name} of study '{labels[i]}' is not positive.")
+            raise MetaAnalysisError(f"n.{name} of {study_name(i, labels)} is not positive.")
 
     allevents = (ec == nc) & (ee == ne)
     if sm == "RD" or allstudies:
@@ -674,10 +675,10 @@ def metabin_common(
     if bad_se.any():
         i = int(np.flatnonzero(bad_se)[0])
         raise MetaAnalysisError(
-            f"The standard error of study '{labels[i]}' is 0; it cannot be weighted."
+            f"The standard error of {study_name(i, labels)} is 0; it cannot be weighted."
         )
     k = int(included.sum())
-    excluded = tuple(labels[i] for i in np.flatnonzero(~included))
+    excluded = tuple(labels[i] if labels else str(i + 1) for i in np.flatnonzero(~included))
     if k == 0:
         raise MetaAnalysisError(
             "There is no study to pool: every study has no events (or only events) in both "
