@@ -481,14 +481,24 @@ def metabias_metabin(m, *, method_bias: str | None = None, k_min: int = 10) -> M
     if m.counts is None:
         raise MetaAnalysisError("This metabin result carries no counts.")
     te, se_te = m.te, m.se_te
+    sel = m.included
     if m.method == "Peto":
+        # meta refits with method = "Inverse" and the Peto fit's incr (0): a study with one
+        # zero cell keeps an infinite TE there, so it stays in Harbord's test (counts only)
         iv = metabin_common(*m.counts, sm=m.sm, method="Inverse", incr=0.0,
                             method_incr=m.method_incr, allstudies=m.allstudies,
                             studlab=m.studlab)
         te, se_te = iv.te, iv.se_te
-    sel = np.isfinite(te) & np.isfinite(se_te)
     names = m.studlab if m.studlab is not None else [str(i + 1) for i in range(m.k_all)]
     labels = tuple(s for s, keep in zip(names, sel, strict=True) if keep)
+    if method_bias != "Harbord":
+        bad = ~np.isfinite(te[sel])
+        if bad.any():
+            raise MetaAnalysisError(
+                f"The inverse-variance effect of study '{labels[int(np.flatnonzero(bad)[0])]}' "
+                f"is infinite (a zero cell without increment, as meta's refit of a Peto "
+                f"analysis has): {method_bias}'s test cannot use it."
+            )
     ee, ne, ec, nc = (x[sel] for x in m.counts)
     if method_bias == "Harbord":
         if m.sm not in ("OR", "RR"):

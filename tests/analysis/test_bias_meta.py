@@ -139,3 +139,18 @@ def test_bad_input_is_refused_by_name():
         regtest_ni(rma([0.1, 0.2, 0.3], [0.1, 0.2, 0.3]), [10, 20, 30], predictor="sei")
     with pytest.raises(MetaAnalysisError, match=r"study 2.*positive"):
         regtest_ni(rma([0.1, 0.2, 0.3], [0.1, 0.2, 0.3]), [10, 0, 30])
+
+
+def test_peto_metabias_keeps_single_zero_studies_for_harbord():
+    # meta refits a Peto analysis by inverse variance with incr = 0: a study with one zero cell
+    # has TE = -Inf there but is not NA, so Harbord's test (counts only) keeps it.
+    d = MH["nielweise2007"]["data"]
+    a, b, c, dd = (np.array(d[x], dtype=float) for x in ("ai", "bi", "ci", "di"))
+    peto = metabin_common(a, a + b, c, c + dd, sm="OR", method="Peto", studlab=d["study"])
+    res = metabias_metabin(peto, k_min=3)
+    assert res.k == 17  # 18 studies less the double-zero one
+    keep = ~((a == 0) & (c == 0))
+    expected = harbord_test(a[keep], (a + b)[keep], c[keep], (c + dd)[keep], k_min=3)
+    assert res.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    with pytest.raises(MetaAnalysisError, match=r"Bach 1996.*infinite"):
+        metabias_metabin(peto, method_bias="Peters", k_min=3)
