@@ -510,6 +510,17 @@ class MetabinResult:
         """Boolean mask of the studies in the pooling (finite TE and seTE)."""
         return np.isfinite(self.te) & np.isfinite(self.se_te)
 
+    def random(self, method: str = "REML", **kwargs):
+        """The random-effects part of meta's ``metabin()``: ``rma()`` (metafor's ``rma.uni``,
+        default ``method = "REML"`` and control, as meta calls it) on the pooled studies' TE
+        and seTE^2. Other ``rma()`` arguments (``test="knha"``, ...) pass through."""
+        from analysis.engine.model import rma
+
+        keep = self.included
+        slab = None if self.studlab is None else [
+            s for s, k in zip(self.studlab, keep, strict=True) if k]
+        return rma(self.te[keep], self.se_te[keep] ** 2, method=method, slab=slab, **kwargs)
+
     def as_dict(self) -> dict:
         def nan_none(arr):
             return [None if not math.isfinite(x) else float(x) for x in arr]

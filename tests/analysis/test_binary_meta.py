@@ -89,6 +89,8 @@ def test_random_block_is_rma_reml_on_meta_study_effects(case):
     np.testing.assert_allclose(fit.weights, meta["studies"]["w.random_percent"], rtol=RTOL_REML)
     # meta's Q is the inverse-variance Q of its study effects, as rma() computes it
     assert fit.qe == pytest.approx(meta["heterogeneity"]["Q"], rel=RTOL)
+    same = m.random()
+    assert same.b == fit.b and same.tau2 == fit.tau2 and same.slab == tuple(m.studlab)
 
 
 def _yusuf9():
@@ -111,6 +113,7 @@ def test_zero_cells_mh_equals_metafor_with_half_added_to_the_mh_tables(sm):
     dropped = [i for i in range(26) if ee[i] == 0 and ec[i] == 0]
     assert all(math.isnan(m.te[i]) and m.w_common[i] == 0 for i in dropped)
     assert m.excluded == tuple(labels[i] for i in dropped)
+    assert m.random().k == 20  # the random-effects fit uses the pooled studies only
 
 
 def test_zero_cell_study_effects_by_hand():
