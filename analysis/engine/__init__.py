@@ -6,13 +6,19 @@ metafor's: ``escalc``, ``rma``, ``predict``, ``confint``, ``leave1out``, ``cumul
 """
 
 from analysis.engine.bias import (
+    MetabiasResult,
     RanktestResult,
     RegtestResult,
     TrimfillResult,
+    harbord_test,
+    metabias_metabin,
+    peters_test,
     ranktest,
     regtest,
+    regtest_ni,
     trimfill,
 )
+from analysis.engine.binary import MetabinResult, MHResult, metabin_common, rma_mh, rma_peto
 from analysis.engine.effect_sizes import EffectSizes, escalc
 from analysis.engine.errors import MetaAnalysisError
 from analysis.engine.intervals import ConfintResult, Prediction, confint, predict
@@ -25,7 +31,10 @@ __all__ = [
     "ConfintResult",
     "EffectSizes",
     "InfluenceResult",
+    "MHResult",
     "MetaAnalysisError",
+    "MetabiasResult",
+    "MetabinResult",
     "Prediction",
     "RMAResult",
     "RanktestResult",
@@ -35,12 +44,19 @@ __all__ = [
     "confint",
     "cumul",
     "escalc",
+    "harbord_test",
     "influence",
     "leave1out",
+    "metabias_metabin",
+    "metabin_common",
+    "peters_test",
     "predict",
     "ranktest",
     "regtest",
+    "regtest_ni",
     "rma",
+    "rma_mh",
+    "rma_peto",
     "subgroup",
     "trimfill",
 ]

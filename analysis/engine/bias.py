@@ -11,7 +11,7 @@ import numpy as np
 from scipy import special, stats
 
 from analysis.engine._core import Projection, qt_upper
-from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.errors import MetaAnalysisError, study_name
 from analysis.engine.model import DEFAULT_CONTROL, RMAResult, _level_alpha, fit
 
 # --------------------------------------------------------------------------- regtest
@@ -290,3 +290,280 @@ def trimfill(
         adjusted = res
     return TrimfillResult(k0=k0, se_k0=se_k0, side=side, estimator=estimator, p_k0=p_k0,
                           filled_yi=filled_y, filled_vi=filled_v, fit=adjusted)
+
+
+# --------------------------------------------------------------------------- meta's metabias
+
+
+@dataclass(frozen=True, eq=False)
+class MetabiasResult:
+    """meta's ``metabias()`` for a linear regression test (Egger, Harbord, Peters).
+
+    ``statistic`` is the t value of ``bias`` (the coefficient of the predictor: the standard
+    error for Egger and Harbord, 1/N for Peters) on ``df`` = k - 2 degrees of freedom;
+    ``intercept`` is the other coefficient; ``tau`` the square root of the multiplicative
+    residual variance. With fewer than ``k_min`` (or 3) studies meta runs no test: then
+    ``skipped`` is True, ``reason`` says why and the numbers are None.
+    """
+
+    method_bias: str
+    k: int
+    k_min: int
+    skipped: bool
+    reason: str | None = None
+    statistic: float | None = None
+    df: int | None = None
+    pval: float | None = None
+    bias: float | None = None
+    se_bias: float | None = None
+    intercept: float | None = None
+    se_intercept: float | None = None
+    tau: float | None = None
+
+    def as_dict(self) -> dict:
+        """meta's names (``estimate`` = bias and its SE)."""
+        if self.skipped:
+            return {"method.bias": self.method_bias, "skipped": True, "k": self.k,
+                    "k.min": self.k_min, "reason": self.reason}
+        return {
+            "method.bias": self.method_bias, "skipped": False, "k": self.k, "k.min": self.k_min,
+            "statistic": self.statistic, "df": self.df, "pval": self.pval,
+            "estimate": [self.bias, self.se_bias], "intercept": self.intercept,
+            "se.intercept": self.se_intercept, "tau": self.tau,
+            "var.model": "multiplicative",
+        }
+
+
+def _skip(method_bias: str, k: int, k_min: int) -> MetabiasResult | None:
+    if k < k_min or k < 3:
+        need = max(int(k_min), 3)
+        return MetabiasResult(
+            method_bias=method_bias, k=k, k_min=int(k_min), skipped=True,
+            reason=(f"meta runs no test for small-study effects with k = {k} studies "
+                    f"(k.min = {k_min}; at least {need} needed)."),
+        )
+    return None
+
+
+def _linreg(method_bias: str, te, se_te, covar, k_min: int) -> MetabiasResult:
+    """meta's ``linregcore()``: weighted least squares of TE on the predictor (seTE, or
+    ``covar``), weights 1/seTE^2 (metafor's ``regtest(model="lm")``)."""
+    te = np.asarray(te, dtype=float)
+    se_te = np.asarray(se_te, dtype=float)
+    k = te.shape[0]
+    skipped = _skip(method_bias, k, k_min)
+    if skipped is not None:
+        return skipped
+    x = se_te if covar is None else np.asarray(covar, dtype=float)
+    X = np.column_stack([np.ones(k), x])
+    if np.linalg.matrix_rank(X) < 2:
+        raise MetaAnalysisError(
+            "Test for small-study effects not feasible as all studies have the same "
+            + ("precision." if covar is None else "sample size.")
+        )
+    proj = Projection(X, 1.0 / se_te**2)
+    coef, resid = proj.resid(te)
+    df = k - 2
+    mse = float((resid * resid) @ (1.0 / se_te**2)) / df
+    se = np.sqrt(np.diag(proj.A) * mse)
+    tval = float(coef[1] / se[1])
+    return MetabiasResult(
+        method_bias=method_bias, k=k, k_min=int(k_min), skipped=False,
+        statistic=tval, df=df, pval=float(2 * special.stdtr(df, -abs(tval))),
+        bias=float(coef[1]), se_bias=float(se[1]), intercept=float(coef[0]),
+        se_intercept=float(se[0]), tau=math.sqrt(mse),
+    )
+
+
+def _binary_counts(event_e, n_e, event_c, n_c, studlab):
+    from analysis.engine.binary import _counts
+
+    (ee, ne, ec, nc), labels = _counts(
+        ("event.e", "n.e", "event.c", "n.c"), (event_e, n_e, event_c, n_c), studlab
+    )
+    for ev, n, name in ((ee, ne, "e"), (ec, nc, "c")):
+        bad = (ev > n) | (n <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise MetaAnalysisError(
+                f"Events exceed the group size (or the group is empty) in "
+                f"{study_name(i, labels)} (event.{name} = {ev[i]:g}, n.{name} = {n[i]:g})."
+            )
+    return ee, ne, ec, nc, labels
+
+
+def harbord_test(
+    event_e, n_e, event_c, n_c, *, sm: str = "OR", k_min: int = 10, studlab=None
+) -> MetabiasResult:
+    """Harbord's score test: meta's ``metabias(m, method.bias = "Harbord", k.min = 10)`` for a
+    ``metabin`` object.
+
+    OR (Harbord, Egger & Sterne 2006): ``Z = a - (a + c) n1/N`` (O - E) and ``V = n1 n2 (a + c)
+    (b + d) / (N^2 (N - 1))``; RR (Harbord et al. 2009): meta's RR score and variance. Egger's
+    regression of ``Z/V`` on ``1/sqrt(V)`` with weights V; the test is of the coefficient of
+    ``1/sqrt(V)`` (``bias``). Pass the studies meta pools (no study without events, or with only
+    events, in both groups): :func:`metabias_metabin` selects them from a ``metabin_common``
+    result. With k < ``k_min`` the result says no test was run.
+    """
+    if sm not in ("OR", "RR"):
+        raise MetaAnalysisError(f"Harbord's test is defined for sm 'OR' or 'RR' (got {sm!r}).")
+    ee, ne, ec, nc, labels = _binary_counts(event_e, n_e, event_c, n_c, studlab)
+    events = ee + ec
+    nonevents = ne - ee + nc - ec
+    flat = (events == 0) | (nonevents == 0)
+    if flat.any():
+        i = int(np.flatnonzero(flat)[0])
+        raise MetaAnalysisError(
+            f"Harbord's test needs events and non-events: {study_name(i, labels)} has no events "
+            f"(or only events) in both groups; leave it out, as meta does."
+        )
+    n = ne + nc
+    if sm == "OR":
+        z = ee - events * ne / n
+        v = ne * nc * events * nonevents / (n**2 * (n - 1))
+    else:
+        z = (ee * n - events * ne) / nonevents
+        v = n / 4 * events / nonevents
+    return _linreg("Harbord", z / v, 1 / np.sqrt(v), None, k_min)
+
+
+def peters_test(
+    te, event_e, n_e, event_c, n_c, *, k_min: int = 10, studlab=None
+) -> MetabiasResult:
+    """Peters' test: meta's ``metabias(m, method.bias = "Peters", k.min = 10)`` for a
+    ``metabin`` object (Peters et al. 2006, JAMA).
+
+    Weighted regression of the study effects ``te`` (log OR as a rule) on ``1/N`` (N = n1 + n2)
+    with weights ``1 / (1/(a + c) + 1/(b + d))``; the test is of the coefficient of ``1/N``.
+    (metafor's ``regtest(model="lm", predictor="ninv")`` uses the same predictor with weights
+    1/vi: :func:`regtest_ni`.)
+    """
+    ee, ne, ec, nc, labels = _binary_counts(event_e, n_e, event_c, n_c, studlab)
+    te = np.atleast_1d(np.asarray(te, dtype=float))
+    if te.shape[0] != ee.shape[0]:
+        raise MetaAnalysisError(
+            f"te and the counts must have the same number of studies ({te.shape[0]} and "
+            f"{ee.shape[0]})."
+        )
+    bad = ~np.isfinite(te)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise MetaAnalysisError(f"The effect of {study_name(i, labels)} is not a finite number.")
+    events = ee + ec
+    nonevents = ne - ee + nc - ec
+    flat = (events == 0) | (nonevents == 0)
+    if flat.any():
+        i = int(np.flatnonzero(flat)[0])
+        raise MetaAnalysisError(
+            f"Peters' test needs events and non-events: {study_name(i, labels)} has no events "
+            f"(or only events) in both groups; leave it out, as meta does."
+        )
+    se = np.sqrt(1 / events + 1 / nonevents)
+    return _linreg("Peters", te, se, 1 / (ne + nc), k_min)
+
+
+def metabias_metabin(m, *, method_bias: str | None = None, k_min: int = 10) -> MetabiasResult:
+    """meta's ``metabias(m, method.bias, k.min = 10)`` for a :func:`metabin_common` result.
+
+    Default ``method.bias``: Harbord for ``sm = "OR"`` (also with Peto's method), Egger
+    otherwise (meta's rule after Sterne et al. 2011). Also "Peters". The studies are those
+    meta pooled (finite TE); with ``method = "Peto"`` the study effects are the
+    inverse-variance ones (meta refits with ``method = "Inverse"``, no increment).
+    """
+    from analysis.engine.binary import metabin_common
+
+    if method_bias is None:
+        method_bias = "Harbord" if m.sm == "OR" else "Egger"
+    if method_bias not in ("Harbord", "Egger", "Peters"):
+        raise MetaAnalysisError(
+            f"method_bias must be 'Harbord', 'Egger' or 'Peters' (got {method_bias!r})."
+        )
+    if m.counts is None:
+        raise MetaAnalysisError("This metabin result carries no counts.")
+    te, se_te = m.te, m.se_te
+    sel = m.included
+    if m.method == "Peto":
+        # meta refits with method = "Inverse" and the Peto fit's incr (0): a study with one
+        # zero cell keeps an infinite TE there, so it stays in Harbord's test (counts only)
+        iv = metabin_common(*m.counts, sm=m.sm, method="Inverse", incr=0.0,
+                            method_incr=m.method_incr, allstudies=m.allstudies,
+                            studlab=m.studlab)
+        te, se_te = iv.te, iv.se_te
+    names = m.studlab if m.studlab is not None else [str(i + 1) for i in range(m.k_all)]
+    labels = tuple(s for s, keep in zip(names, sel, strict=True) if keep)
+    if method_bias != "Harbord":
+        bad = ~np.isfinite(te[sel])
+        if bad.any():
+            raise MetaAnalysisError(
+                f"The inverse-variance effect of study '{labels[int(np.flatnonzero(bad)[0])]}' "
+                f"is infinite (a zero cell without increment, as meta's refit of a Peto "
+                f"analysis has): {method_bias}'s test cannot use it."
+            )
+    ee, ne, ec, nc = (x[sel] for x in m.counts)
+    if method_bias == "Harbord":
+        if m.sm not in ("OR", "RR"):
+            warnings.warn("Using odds ratio as effect measure in Harbord test.", stacklevel=2)
+        return harbord_test(ee, ne, ec, nc, sm="RR" if m.sm == "RR" else "OR", k_min=k_min,
+                            studlab=labels)
+    if method_bias == "Peters":
+        return peters_test(te[sel], ee, ne, ec, nc, k_min=k_min, studlab=labels)
+    return _linreg("Egger", te[sel], se_te[sel], None, k_min)
+
+
+def regtest_ni(res: RMAResult, ni, *, predictor: str = "ninv") -> RegtestResult:
+    """metafor's ``regtest(x, model="lm", predictor="ninv")`` (also ``"ni"``, ``"sqrtninv"``):
+    the classical regression test with a sample-size predictor.
+
+    Weighted least squares of ``yi`` on ``1/ni`` (``ni``, ``1/sqrt(ni)``) with weights
+    ``1/vi``, t test on k - 2 degrees of freedom; ``est`` is the intercept (the effect for an
+    infinitely large study) with its t-based CI (None for ``"ni"``, as metafor gives none).
+    ``ni`` is the total sample size of each study (metafor takes it from ``escalc()``). With
+    ``predictor="ninv"`` this is Peters' test as metafor offers it (meta's
+    :func:`peters_test` weights by the events instead).
+    """
+    if predictor not in ("ni", "ninv", "sqrtninv"):
+        raise MetaAnalysisError(
+            f"predictor must be 'ni', 'ninv' or 'sqrtninv' (got {predictor!r}); "
+            f"use regtest() for 'sei' and 'vi'."
+        )
+    if not res.int_only:
+        raise MetaAnalysisError("regtest_ni() is only available for models without moderators.")
+    ni = np.atleast_1d(np.asarray(ni, dtype=float))
+    if ni.shape[0] != res.k:
+        raise MetaAnalysisError(
+            f"ni must have one sample size per study ({ni.shape[0]} given, k = {res.k})."
+        )
+    bad = ~(np.isfinite(ni) & (ni > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise MetaAnalysisError(
+            f"The sample size of {study_name(i, res.slab)} must be a positive number "
+            f"(ni = {ni[i]:g})."
+        )
+    pred = {"ni": ni, "ninv": 1 / ni, "sqrtninv": 1 / np.sqrt(ni)}[predictor]
+    y, v = res.yi, res.vi
+    k = y.shape[0]
+    X = np.column_stack([np.ones(k), pred])
+    if np.linalg.matrix_rank(X) < 2:
+        raise MetaAnalysisError(
+            "Model matrix no longer of full rank after addition of predictor. Cannot fit model."
+        )
+    dfs = k - 2
+    if dfs <= 0:
+        raise MetaAnalysisError("The regression test needs at least 3 studies.")
+    proj = Projection(X, 1.0 / v)
+    coef, resid = proj.resid(y)
+    sigma2 = float((resid * resid) @ (1.0 / v)) / dfs
+    se = np.sqrt(np.diag(proj.A) * sigma2)
+    tval = coef / se
+    pval = 2 * special.stdtr(dfs, -np.abs(tval))
+    crit = qt_upper(_level_alpha(res.level) / 2, dfs)
+    if predictor == "ni":  # the intercept is no limit estimate: metafor gives none
+        est = ci_lb = ci_ub = None
+    else:
+        est = float(coef[0])
+        ci_lb, ci_ub = est - crit * float(se[0]), est + crit * float(se[0])
+    return RegtestResult(
+        zval=float(tval[1]), pval=float(pval[1]), dfs=dfs, est=est, ci_lb=ci_lb, ci_ub=ci_ub,
+        model="lm", predictor=predictor, fit=None, coef=coef, se=se,
+    )
