@@ -66,11 +66,9 @@ class AnalysisForm(forms.Form):
     )
     level = forms.FloatField(label="Confidence level (%)", min_value=50, max_value=99.9)
     scale = forms.ChoiceField(
-        label="Forest plot and table on",
-        choices=[
-            ("natural", "the natural scale (r, OR, RR, proportion)"),
-            ("analysis", "the analysis scale (Fisher's z, log OR, log RR, log odds)"),
-        ],
+        # natural: r, OR, RR, proportions; analysis: Fisher's z, log OR, log RR, log odds
+        label="Scale",
+        choices=[("natural", "natural"), ("analysis", "analysis")],
         required=False,
         initial="natural",
     )
