@@ -318,6 +318,10 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     k = int(y.shape[0])
     if k == 0:
         raise MetaAnalysisError("No studies to pool.")
+    if k == 1:
+        who = study_name(0, slab)
+        raise MetaAnalysisError(
+            f"Only one study ({who}): a meta-analysis needs at least 2 studies.")
     if slab is not None and len(slab) != k:
         raise MetaAnalysisError(f"studlab has {len(slab)} labels for {k} studies.")
     se = _finite_array(seTE, "seTE", k, slab)
@@ -364,12 +368,9 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     te_r, se_r = float(fit.b), float(fit.se)
     lower_tau2 = upper_tau2 = None
     sign_l = sign_u = ""
-    if k >= 2:
-        ci = confint(fit, level=100 * settings.level_hetstat)
-        lower_tau2, upper_tau2 = ci.tau2[1], ci.tau2[2]
-        sign_l, sign_u = ci.lb_sign, ci.ub_sign
-    else:
-        notes.append("One study: no between-study variance can be estimated.")
+    ci = confint(fit, level=100 * settings.level_hetstat)
+    lower_tau2, upper_tau2 = ci.tau2[1], ci.tau2[2]
+    sign_l, sign_u = ci.lb_sign, ci.ub_sign
     rci = random_ci(te_r, se_r, y, v, tau2, method=settings.method_random_ci,
                     adhoc=settings.adhoc_hakn_ci, level=settings.level_ma, null_effect=null)
     if rci.note:
@@ -687,8 +688,10 @@ def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
     if pooled not in ("common", "random"):
         raise MetaAnalysisError("pooled must be 'common' or 'random'.")
     k = m.k
-    if k < 2:
-        raise MetaAnalysisError("Leave-one-out analysis needs at least 2 studies.")
+    if k < 3:
+        raise MetaAnalysisError(
+            f"Leave-one-out analysis needs at least 3 studies (k = {k}): each omission "
+            "must leave a meta-analysis of 2 or more.")
     TE = np.asarray(m._inputs["TE"])
     seTE = np.asarray(m._inputs["seTE"])
     slab = m._inputs["studlab"]
