@@ -4,10 +4,12 @@ metafor derives I^2 and H^2 from tau^2 (``rma()``: I^2 = tau^2 / (tau^2 + vt)) a
 intervals from the Q-profile bounds of tau^2 (``confint()``); meta derives them from Q alone
 (``method.I2 = "Q"``, Higgins & Thompson 2002):
 
-* ``I2 = max(0, (Q - df) / Q)``, ``H = sqrt(Q / df)``, df = k - 1;
+* ``I2 = max(0, (Q - df) / Q)``, ``H = max(1, sqrt(Q / df))``, df = k - 1;
 * ``se(log H) = (log Q - log df) / (2 (sqrt(2 Q) - sqrt(2 k - 3)))`` if Q > k, else
-  ``sqrt(1 / (2 (k - 2)) (1 - 1 / (3 (k - 2)^2)))``; H bounds
-  ``max(1, exp(log H -/+ z se))``; I^2 bounds ``(H^2 - 1) / H^2``.
+  ``sqrt(1 / (2 (k - 2)) (1 - 1 / (3 (k - 2)^2)))`` (NA for k = 2 with Q <= k); H bounds
+  ``max(1, exp(log H -/+ z se))`` around the truncated H (so with Q < df the upper bound
+  is ``exp(z se)``: meta's ``metainf`` of Fleiss1993bin shows it); I^2 bounds
+  ``(H^2 - 1) / H^2``.
 
 Also Crippa et al.'s (2016) ``Rb = mean(tau2 / (tau2 + vi))`` and the Kenward-Roger standard
 error of the random-effects estimate (meta's ``seTE.kero``, Partlett & Riley 2017).
@@ -78,7 +80,7 @@ def hetstat_q(Q: float, k: int, *, level: float = 0.95) -> HetStat:
     if df == 0:
         return HetStat(Q, 0, None, None, None, None, None, None, None, lvl)
     pval = float(pchisq_upper(Q, df))
-    H = math.sqrt(Q / df)
+    H = max(1.0, math.sqrt(Q / df))  # meta reports max(1, sqrt(Q/df)) and centres the CI there
     I2 = max(0.0, (Q - df) / Q) if Q > 0 else 0.0
     if k < Q:
         se_log_h = 0.5 * (math.log(Q) - math.log(df)) / (math.sqrt(2 * Q) - math.sqrt(2 * k - 3))
@@ -86,7 +88,7 @@ def hetstat_q(Q: float, k: int, *, level: float = 0.95) -> HetStat:
         se_log_h = math.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
     else:
         return HetStat(Q, df, pval, I2, None, None, H, None, None, lvl)
-    log_h = math.log(H) if H > 0 else -math.inf
+    log_h = math.log(H)
     lower_H = max(1.0, math.exp(log_h - z * se_log_h))
     upper_H = max(1.0, math.exp(log_h + z * se_log_h))
 

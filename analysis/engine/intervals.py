@@ -400,7 +400,7 @@ class RandomCI:
 
 def random_ci(
     estimate: float, se_classic: float, yi, vi, tau2: float, *, method: str = "classic",
-    adhoc: str = "", level: float = 0.95, null_effect: float = 0.0,
+    adhoc: str = "", level: float = 0.95, null_effect: float | None = 0.0,
 ) -> RandomCI:
     """CI, test statistic and p-value of a random-effects estimate: meta's
     ``method.random.ci`` and ``adhoc.hakn.ci``.
@@ -412,6 +412,9 @@ def random_ci(
       scaling factor truncated at 1, s2w >= 1); ``"ci"`` takes the wider of the HK interval
       and the classic normal interval (Jackson et al. 2017, hybrid method 2).
       meta's ``"IQWiG6"`` is not implemented and refused.
+
+    ``null_effect=None`` gives no test (``statistic``/``pval`` None, meta's
+    ``null.effect = NA`` as in ``metaprop``).
     """
     if method not in RANDOM_CI_METHODS:
         raise MetaAnalysisError(
@@ -426,7 +429,7 @@ def random_ci(
 
     def normal(se: float):
         crit = qnorm_upper(alpha / 2)
-        stat = (estimate - null_effect) / se if se > 0 else None
+        stat = (estimate - null_effect) / se if se > 0 and null_effect is not None else None
         pval = None if stat is None else float(pnorm_two_sided(stat))
         return estimate - crit * se, estimate + crit * se, stat, pval
 
@@ -444,7 +447,7 @@ def random_ci(
         lo, hi, stat, pval = normal(se_classic)
         return RandomCI(lo, hi, se_classic, None, stat, pval, "HK", adhoc, se_classic,
                         se_hakn, se_classic)
-    stat = (estimate - null_effect) / se if se > 0 else None
+    stat = (estimate - null_effect) / se if se > 0 and null_effect is not None else None
     pval = None if stat is None else float(pt_two_sided(stat, df))
     return RandomCI(estimate - tcrit * se, estimate + tcrit * se, se, df, stat, pval, "HK",
                     adhoc, se_classic, se_hakn, se)

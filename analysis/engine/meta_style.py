@@ -99,7 +99,7 @@ class MetaSettings:
     level_hetstat: float = 0.95
     method_bias: str = "Egger"
     backtransf: bool = True
-    null_effect: float = 0.0
+    null_effect: float | None = 0.0
     control: dict | None = None
     extra: dict = field(default_factory=dict)
 
@@ -130,8 +130,10 @@ class MetaSettings:
             raise MetaAnalysisError(
                 f"Unknown method_bias {self.method_bias!r}; use one of "
                 f"{', '.join(BIAS_TESTS)}.")
-        if not math.isfinite(float(self.null_effect)):
-            raise MetaAnalysisError("null_effect must be a finite number.")
+        if self.null_effect is not None and not (
+                isinstance(self.null_effect, (int, float)) and math.isfinite(self.null_effect)):
+            raise MetaAnalysisError(
+                "null_effect must be a finite number, or None for no test (meta's NA).")
         return replace(
             self, method_tau=tau, level=_level(self.level, "level"),
             level_ma=_level(self.level_ma, "level_ma"),
@@ -336,11 +338,13 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     v = se**2
     z_study = qnorm_upper((1 - settings.level) / 2)
     z_ma = qnorm_upper((1 - settings.level_ma) / 2)
-    null = float(settings.null_effect)
+    null = settings.null_effect  # None: no test (metaprop's null.effect = NA)
+    stat_s = None if null is None else (y - null) / se
 
     vals: dict = {"studlab": list(labels), "TE": y, "seTE": se,
                   "lower": y - z_study * se, "upper": y + z_study * se,
-                  "statistic": (y - null) / se, "pval": pnorm_two_sided((y - null) / se),
+                  "statistic": [None] * k if null is None else stat_s,
+                  "pval": [None] * k if null is None else pnorm_two_sided(stat_s),
                   "k": k, "k.all": k, "k.study": k, "k.TE": k, "sm": settings.sm}
 
     # common effect: inverse variance unless the entry point gives another estimator
@@ -348,12 +352,13 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     te_iv = float(np.sum(w_iv * y) / np.sum(w_iv))
     if common is None:
         common = CommonFit(te_iv, float(1.0 / math.sqrt(np.sum(w_iv))), w_iv)
-    stat_c = (common.TE - null) / common.seTE
+    stat_c = None if null is None else (common.TE - null) / common.seTE
     vals.update({
         "TE.common": common.TE, "seTE.common": common.seTE,
         "lower.common": common.TE - z_ma * common.seTE,
         "upper.common": common.TE + z_ma * common.seTE,
-        "statistic.common": stat_c, "pval.common": float(pnorm_two_sided(stat_c)),
+        "statistic.common": stat_c,
+        "pval.common": None if stat_c is None else float(pnorm_two_sided(stat_c)),
         "w.common": np.asarray(common.w, dtype=float),
     })
 
