@@ -3,8 +3,11 @@
 Plain Python (numpy and scipy only, no Django). Functions and argument names mirror
 metafor's: ``escalc``, ``rma``, ``predict``, ``confint``, ``leave1out``, ``cumul``,
 ``influence``, ``regtest``, ``ranktest``, ``trimfill``; plus ``subgroup``. See docs/engine.md.
+R meta's entry points (``metagen``, ``metacont``, ``metacor``; ``meta_style.metabias``,
+``trimfill``, ``metainf``, ``update``) are in ``analysis.engine.meta_style``.
 """
 
+from analysis.engine import meta_style
 from analysis.engine.bias import (
     RanktestResult,
     RegtestResult,
@@ -15,7 +18,9 @@ from analysis.engine.bias import (
 )
 from analysis.engine.effect_sizes import EffectSizes, escalc
 from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.heterogeneity import HetStat, hetstat_q, kenward_roger_se, rb
 from analysis.engine.intervals import ConfintResult, Prediction, confint, predict
+from analysis.engine.meta_style import MetaResult, metacont, metacor, metagen
 from analysis.engine.model import RMAResult, rma
 from analysis.engine.sensitivity import CaseResults, InfluenceResult, cumul, influence, leave1out
 from analysis.engine.subgroups import SubgroupResult, subgroup
@@ -24,8 +29,10 @@ __all__ = [
     "CaseResults",
     "ConfintResult",
     "EffectSizes",
+    "HetStat",
     "InfluenceResult",
     "MetaAnalysisError",
+    "MetaResult",
     "Prediction",
     "RMAResult",
     "RanktestResult",
@@ -35,10 +42,17 @@ __all__ = [
     "confint",
     "cumul",
     "escalc",
+    "hetstat_q",
     "influence",
+    "kenward_roger_se",
     "leave1out",
+    "meta_style",
+    "metacont",
+    "metacor",
+    "metagen",
     "predict",
     "ranktest",
+    "rb",
     "regtest",
     "rma",
     "subgroup",

@@ -1,7 +1,8 @@
 """The inverse-variance parts of R meta's metabin and metaprop results, reproduced with
 metagen() on meta's own study TE/seTE (tests/data/meta_pkg): trim and fill (k0 and the
 adjusted fit, whose common effect is inverse variance there too), metainf(pooled =
-"random"), Egger's test and the heterogeneity block. The Mantel-Haenszel/Peto/GLMM parts belong to other entry points.
+"random"), Egger's test and the heterogeneity block. The Mantel-Haenszel/Peto/GLMM parts
+belong to other entry points.
 
 fleiss1993bin's leave-one-out omits a study leaving Q < df: meta then reports
 H = max(1, sqrt(Q/df)) and centres the Higgins-Thompson CI on log(1).
