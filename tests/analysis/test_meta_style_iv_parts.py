@@ -62,3 +62,33 @@ def test_metainf_random(case):
 @pytest.mark.parametrize("case", CASES)
 def test_metabias_egger(case):
     check(ms.metabias(_fit(case)).as_meta_json(), reference(case)["metabias"], "metabias")
+
+
+# trimfill and leave-one-out of the random effect are inverse variance for every measure:
+# k0 and the adjusted fit from meta's study TE/seTE, whatever the common-effect method
+MORE = ("bcg_metabin_OR", "bcg_metabin_RD", "bcg_metabin_OR_Peto", "fleiss1993bin_metabin_OR",
+        "pritz1997_metaprop_PFT")
+
+
+def _no_backtransf(block):
+    """Drop *_backtransf (PFT's harmonic-mean back-transformation is another entry point's)."""
+    if isinstance(block, dict):
+        return {k: _no_backtransf(v) for k, v in block.items() if not k.endswith("_backtransf")}
+    return block
+
+
+@pytest.mark.parametrize("case", MORE)
+def test_trimfill_iv_more_measures(case):
+    ref = _without(reference(case)["trimfill"], "settings")
+    got = ms.trimfill(_fit(case)).as_meta_json()
+    if reference(case)["meta"]["settings"]["sm"] == "PFT":
+        ref = _no_backtransf(ref)
+    check(got, ref, "trimfill")
+
+
+@pytest.mark.parametrize("case", MORE)
+def test_metainf_random_more_measures(case):
+    ref = reference(case)["metainf"]["random"]
+    if reference(case)["meta"]["settings"]["sm"] == "PFT":
+        ref = _no_backtransf(ref)
+    check(ms.metainf(_fit(case), pooled="random").as_meta_json(), ref, "metainf.random")
