@@ -101,7 +101,7 @@ def hetstat_q(Q: float, k: int, *, level: float = 0.95) -> HetStat:
 def rb(tau2: float, vi) -> float:
     """Crippa et al.'s (2016) R_b, the proportion of the variance of the random-effects
     estimate due to between-study heterogeneity, as meta's ``Rb``:
-    ``mean(tau2 / (tau2 + vi))``. (meta's R_b confidence interval is not computed here.)"""
+    ``mean(tau2 / (tau2 + vi))``. Its confidence interval: :func:`rb_ci`."""
     v = np.asarray(vi, dtype=float)
     if v.size == 0:
         raise MetaAnalysisError("No studies: R_b needs at least one study.")
@@ -126,3 +126,28 @@ def kenward_roger_se(vi, tau2: float) -> float:
     if info <= 0:
         return math.sqrt(phi)
     return math.sqrt(phi + 2 * phi * phi * (s3 - s2 * s2 / s1) / info)
+
+
+def rb_ci(tau2: float, vi, Q: float, *, level: float = 0.95) -> tuple[float, float, float]:
+    """R_b with its confidence interval as meta reports it (``Rb``, ``lower.Rb``,
+    ``upper.Rb``): the delta method of Crippa et al. (2016, appendix D), which writes
+    ``tau2/(tau2 + v_i)`` through the DerSimonian-Laird relation as
+    ``(Q - df)/(Q - df + a_i)``, ``a_i = v_i (S1 - S2/S1)`` with ``w = 1/v_i``, so that
+    ``se(R_b) = |mean(a_i / (Q - df + a_i)^2)| * sd(Q)``, with the variance of Q under the
+    random-effects model (Biggerstaff & Tweedie 1997)
+    ``2 df + 4 (S1 - S2/S1) tau2 + 2 (S2 - 2 S3/S1 + S2^2/S1^2) tau2^2``. The interval
+    ``R_b -/+ z se`` is clipped to [0, 1]. Needs k >= 2."""
+    v = np.asarray(vi, dtype=float)
+    k = v.shape[0]
+    if k < 2:
+        raise MetaAnalysisError("The confidence interval of R_b needs at least 2 studies.")
+    value = rb(tau2, v)
+    z = _level_z(level)
+    w = 1.0 / v
+    s1, s2, s3 = float(w.sum()), float((w**2).sum()), float((w**3).sum())
+    c = s1 - s2 / s1
+    a = v * c
+    df = k - 1
+    var_q = 2 * df + 4 * c * tau2 + 2 * (s2 - 2 * s3 / s1 + s2 * s2 / (s1 * s1)) * tau2**2
+    se = abs(float(np.mean(a / (Q - df + a) ** 2))) * math.sqrt(var_q)
+    return value, max(0.0, value - z * se), min(1.0, value + z * se)

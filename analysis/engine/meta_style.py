@@ -35,7 +35,7 @@ from analysis.engine import bias as _bias
 from analysis.engine._core import pnorm_two_sided, pt_two_sided, qnorm_upper
 from analysis.engine.effect_sizes import escalc
 from analysis.engine.errors import MetaAnalysisError, study_name
-from analysis.engine.heterogeneity import hetstat_q, kenward_roger_se, rb
+from analysis.engine.heterogeneity import hetstat_q, kenward_roger_se, rb_ci
 from analysis.engine.intervals import confint, prediction_interval, random_ci
 from analysis.engine.model import METHODS, rma
 
@@ -395,8 +395,8 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
         "lower.tau": None if lower_tau2 is None else math.sqrt(max(lower_tau2, 0.0)),
         "upper.tau": None if upper_tau2 is None else math.sqrt(max(upper_tau2, 0.0)),
         "sign.lower.tau": sign_l, "sign.upper.tau": sign_u,
-        "Rb": rb(tau2, v), "lower.Rb": None, "upper.Rb": None,
     })
+    vals["Rb"], vals["lower.Rb"], vals["upper.Rb"] = rb_ci(tau2, v, Q, level=settings.level_hetstat)
     method_pi = {"S": "z"}.get(settings.method_predict, settings.method_predict)
     pi = prediction_interval(te_r, se_r, tau2, k, method=method_pi,
                              level=settings.level_predict, se_hakn=rci.se_hakn)

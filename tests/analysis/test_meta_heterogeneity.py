@@ -145,3 +145,22 @@ def test_adhoc_hakn_se_and_ci_when_hk_is_narrower():
         random_ci(res.b, res.se, y, v, res.tau2, method="HK", adhoc="IQWiG6")
     with pytest.raises(MetaAnalysisError, match="method_random_ci"):
         random_ci(res.b, res.se, y, v, res.tau2, method="KR")
+
+
+def test_rb_ci_by_hand():
+    from analysis.engine.heterogeneity import rb_ci
+
+    v = np.array([0.1, 0.2, 0.05, 0.3, 0.15])
+    t2, Q = 0.04, 9.0
+    k = 5
+    w = 1 / v
+    s1, s2, s3 = w.sum(), (w**2).sum(), (w**3).sum()
+    a = v * (s1 - s2 / s1)
+    var_q = 2 * (k - 1) + 4 * (s1 - s2 / s1) * t2 + 2 * (s2 - 2 * s3 / s1 + s2**2 / s1**2) * t2**2
+    se = abs(np.mean(a / (Q - (k - 1) + a) ** 2)) * math.sqrt(var_q)
+    value, lo, hi = rb_ci(t2, v, Q)
+    assert value == pytest.approx(np.mean(t2 / (t2 + v)), rel=1e-15)
+    assert lo == pytest.approx(max(0.0, value - Z * se), rel=1e-13)
+    assert hi == pytest.approx(min(1.0, value + Z * se), rel=1e-13)
+    with pytest.raises(MetaAnalysisError, match="at least 2"):
+        rb_ci(t2, v[:1], Q)

@@ -34,8 +34,8 @@ ITERATIVE = {
     "seTE.hakn.adhoc.ci", "seTE.hakn.pi", "seTE.classic",
 }
 ROOT = {"lower.tau2", "upper.tau2", "lower.tau", "upper.tau"}
-# not computed here (see docs/engine.md): Crippa's R_b interval
-SKIP = {"lower.Rb", "upper.Rb", "n.harmonic.mean"}
+# meta's metainf writes NA here (no harmonic mean outside metaprop)
+SKIP = {"n.harmonic.mean"}
 
 
 @cache
