@@ -135,23 +135,26 @@ def _smd_variant(smd, vtype, diff, sp, sd2, n1, n2, mi, cmi, slab):
       ``vtype="UB"``; meta's ``metacont(sm="SMD")`` default, ``method.smd="Hedges"``,
       ``exact.smd=TRUE``; White & Thomas 2005).
     * ``Cohen``: ``d = (m1 - m2) / sp``; ``"LS"``: ``npn + d^2 / (2N)`` (Borenstein et al.
-      2009, eq. 4.20; meta's ``method.smd="Cohen", exact.smd=FALSE``); ``"UB"``: the UB
-      variance of g divided by J^2, ``npn / J^2 + d^2 K(m)`` (d = g / J).
+      2009, pp. 26-27; meta's ``method.smd="Cohen", exact.smd=FALSE``); ``"UB"``:
+      ``npn + (J d)^2 K(m)``, meta's ``method.smd="Cohen"`` with ``exact.smd=TRUE`` (the
+      exact variance of Hedges' g evaluated at g = J d).
     * ``Glass``: ``delta = (m1 - m2) / sd2`` (the control group's SD, meta's
-      ``sd.glass="control"``); variance ``npn + delta^2 / (2 n2)`` for both vtypes (meta's
-      ``method.smd="Glass"``).
+      ``sd.glass="control"``); variance ``npn + delta^2 / (2 (n2 - 1))`` for both vtypes
+      (meta's ``method.smd="Glass"``, Cooper & Hedges 1994, p. 238).
     """
     npn = 1 / n1 + 1 / n2
     if smd == "Glass":
         _check(sd2 <= 0, slab, lambda i, s: (
             f"Glass's delta needs a control-group SD > 0 in {s} (sd2i = {sd2[i]:g})."))
+        _check(n2 < 2, slab, lambda i, s: (
+            f"Glass's delta needs at least 2 in the control group in {s} (n2i = {n2[i]:g})."))
         y = diff / sd2
-        return y, npn + y**2 / (2 * n2)
+        return y, npn + y**2 / (2 * (n2 - 1))
     kmi = 1 - (mi - 2) / (mi * cmi**2)
     if smd == "Cohen":
         y = diff / sp
         if vtype == "UB":
-            return y, npn / cmi**2 + y**2 * kmi
+            return y, npn + (cmi * y) ** 2 * kmi
         return y, npn + y**2 / (2 * (n1 + n2))
     y = cmi * diff / sp
     if vtype == "UB":

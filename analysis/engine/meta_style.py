@@ -428,8 +428,10 @@ def metacont(n1, m1, sd1, n2, m2, sd2, *, sm: str = "MD", method_smd: str = "Hed
 
     ``sm="MD"``: ``TE = m1 - m2``, ``seTE^2 = sd1^2/n1 + sd2^2/n2`` (``pooledvar = FALSE``).
     ``sm="SMD"``: ``method_smd="Hedges"`` (g with the exact J and, with ``exact_smd``,
-    meta's exact variance ``1/n1 + 1/n2 + g^2 K(m)``), ``"Cohen"`` or ``"Glass"`` (control
-    SD); see ``escalc(smd=..., vtype=...)``."""
+    meta's exact variance ``1/n1 + 1/n2 + g^2 K(m)``), ``"Cohen"`` (``exact_smd``: variance
+    ``1/n1 + 1/n2 + (J d)^2 K(m)``, else ``1/n1 + 1/n2 + d^2/(2N)``) or ``"Glass"`` (control
+    SD, ``sd.glass = "control"``; variance ``1/n1 + 1/n2 + delta^2/(2(n2 - 1))``); see
+    ``escalc(smd=..., vtype=...)``."""
     sm = str(sm).upper()
     if sm not in ("MD", "SMD"):
         raise MetaAnalysisError(f"metacont: sm must be 'MD' or 'SMD' (got {sm!r}).")
@@ -440,7 +442,9 @@ def metacont(n1, m1, sd1, n2, m2, sd2, *, sm: str = "MD", method_smd: str = "Hed
             raise MetaAnalysisError(
                 f"Unknown method_smd {method_smd!r}; use 'Hedges', 'Cohen' or 'Glass'.")
         kwargs = {"smd": method_smd, "vtype": "UB" if exact_smd else "LS"}
-        extra.update({"method.smd": method_smd, "exact.smd": bool(exact_smd),
+        extra.update({"method.smd": method_smd,
+                      "exact.smd": None if method_smd == "Glass" else bool(exact_smd),
+                      "sd.glass": "control" if method_smd == "Glass" else "",
                       "pooledvar": None})
         if method_smd == "Hedges" and not exact_smd:
             raise MetaAnalysisError(

@@ -56,8 +56,9 @@ def test_cohen_by_hand():
                 m2i=[m2], sd2i=[s2])
     g_ub = escalc("SMD", vtype="UB", n1i=[n1], m1i=[m1], sd1i=[s1], n2i=[n2], m2i=[m2],
                   sd2i=[s2])
-    assert ub.vi[0] == pytest.approx(g_ub.vi[0] / J**2, rel=1e-12)
-    assert ub.vi[0] == pytest.approx((1 / n1 + 1 / n2) / J**2 + d * d * K, rel=1e-12)
+    # meta's exact.smd = TRUE for Cohen's d: Hedges' exact variance at g = J d
+    assert ub.vi[0] == pytest.approx(g_ub.vi[0], rel=1e-12)
+    assert ub.vi[0] == pytest.approx(1 / n1 + 1 / n2 + (J * d) ** 2 * K, rel=1e-12)
 
 
 def test_glass_by_hand():
@@ -66,7 +67,8 @@ def test_glass_by_hand():
                 sd2i=[s2])
     delta = (10.0 - 8.0) / 4.0
     assert es.yi[0] == pytest.approx(delta, rel=1e-15)
-    assert es.vi[0] == pytest.approx(1 / 20 + 1 / 25 + delta**2 / (2 * 25), rel=1e-12)
+    # Cooper & Hedges (1994), p. 238, as meta's metacont(method.smd = "Glass")
+    assert es.vi[0] == pytest.approx(1 / 20 + 1 / 25 + delta**2 / (2 * (25 - 1)), rel=1e-12)
 
 
 def test_metacont_method_smd_variants():
