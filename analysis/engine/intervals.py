@@ -291,7 +291,7 @@ PREDICT_METHODS = ("z", "V", "HTS", "HK")
 _PREDICT_ALIASES = {"S": "z", "Z": "z", "NORMAL": "z", "V": "V", "T": "V", "HTS": "HTS",
                     "RILEY": "HTS", "HK": "HK"}
 RANDOM_CI_METHODS = ("classic", "HK")
-ADHOC_HAKN = ("", "se", "ci")
+ADHOC_HAKN = ("", "se", "ci", "IQWiG6")
 
 
 def _alpha(level: float) -> float:
@@ -410,8 +410,10 @@ def random_ci(
       (metafor's ``test = "knha"``), and meta's ad hoc variants ``adhoc``:
       ``"se"`` uses ``max(se_hakn, se_classic)`` with t(k - 1) (Knapp & Hartung 2003: the
       scaling factor truncated at 1, s2w >= 1); ``"ci"`` takes the wider of the HK interval
-      and the classic normal interval (Jackson et al. 2017, hybrid method 2).
-      meta's ``"IQWiG6"`` is not implemented and refused.
+      and the classic normal interval (Jackson et al. 2017, hybrid method 2; when the
+      classic one is wider it is used, with the normal quantile); ``"IQWiG6"`` (IQWiG 2020)
+      applies the ``"se"`` correction only when the HK interval is narrower than the
+      classic interval of a DerSimonian-Laird random-effects fit of the same data.
 
     ``null_effect=None`` gives no test (``statistic``/``pval`` None, meta's
     ``null.effect = NA`` as in ``metaprop``).
@@ -421,8 +423,7 @@ def random_ci(
             f"Unknown method_random_ci {method!r}; use 'classic' or 'HK'.")
     if adhoc not in ADHOC_HAKN:
         raise MetaAnalysisError(
-            f"Unknown adhoc_hakn_ci {adhoc!r}; use '', 'se' or 'ci' ('IQWiG6' is not "
-            "implemented).")
+            f"Unknown adhoc_hakn_ci {adhoc!r}; use '', 'se', 'ci' or 'IQWiG6'.")
     alpha = _alpha(level)
     k = int(np.asarray(yi).shape[0])
     se_hakn = hartung_knapp_se(yi, vi, tau2, estimate) if k >= 2 else None
@@ -441,8 +442,11 @@ def random_ci(
         return RandomCI(None, None, se_classic, 0, None, None, "HK", adhoc, se_classic, None,
                         None, "The Hartung-Knapp method needs at least 2 studies.")
     df = k - 1
-    se = max(se_hakn, se_classic) if adhoc == "se" else se_hakn
     tcrit = qt_upper(alpha / 2, df)
+    se = se_hakn
+    if adhoc == "se" or (adhoc == "IQWiG6" and tcrit * se_hakn
+                         < qnorm_upper(alpha / 2) * _dl_se(yi, vi)):
+        se = max(se_hakn, se_classic)
     if adhoc == "ci" and tcrit * se_hakn < qnorm_upper(alpha / 2) * se_classic:
         lo, hi, stat, pval = normal(se_classic)
         return RandomCI(lo, hi, se_classic, None, stat, pval, "HK", adhoc, se_classic,
@@ -452,3 +456,15 @@ def random_ci(
     return RandomCI(estimate - tcrit * se, estimate + tcrit * se, se, df, stat, pval, "HK",
                     adhoc, se_classic, se_hakn, se)
 
+
+
+def _dl_se(yi, vi) -> float:
+    """Standard error of the DerSimonian-Laird random-effects estimate (intercept only)."""
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    w = 1.0 / v
+    s1 = float(w.sum())
+    mu = float(np.sum(w * y)) / s1
+    q = float(np.sum(w * (y - mu) ** 2))
+    tau2 = max(0.0, (q - (y.shape[0] - 1)) / (s1 - float((w**2).sum()) / s1))
+    return 1.0 / math.sqrt(float(np.sum(1.0 / (v + tau2))))

@@ -11,7 +11,7 @@ meta's defaults, all applied here (see docs/engine.md, "meta and metafor default
 inverse-variance common effect; tau^2 by REML (metafor's ``rma.uni``, default control);
 Q-profile tau^2 CI; I^2 and H from Q with Higgins-Thompson CIs; classic (normal) CI of the
 random effect, or Hartung-Knapp with ``method_random_ci="HK"`` (ad hoc ``adhoc_hakn_ci``
-"se"/"ci"); prediction interval with t(k-1) (``method_predict="V"``; "HTS": t(k-2); "S":
+"se"/"ci"/"IQWiG6"); prediction interval with t(k-1) (``method_predict="V"``; "HTS": t(k-2); "S":
 normal; "HK"); levels 0.95; Egger's test with k.min = 10; trim and fill L0 on the
 common-effect model, adjusted fit by REML on k + k0 studies; leave-one-out of the common
 effect. meta's option names are accepted with underscores (``method_random_ci``) or, through
@@ -118,10 +118,10 @@ class MetaSettings:
         if self.method_random_ci not in ("classic", "HK"):
             raise MetaAnalysisError(
                 f"Unknown method_random_ci {self.method_random_ci!r}; use 'classic' or 'HK'.")
-        if self.adhoc_hakn_ci not in ("", "se", "ci"):
+        if self.adhoc_hakn_ci not in ("", "se", "ci", "IQWiG6"):
             raise MetaAnalysisError(
-                f"Unknown adhoc_hakn_ci {self.adhoc_hakn_ci!r}; use '', 'se' or 'ci' "
-                "('IQWiG6' is not implemented).")
+                f"Unknown adhoc_hakn_ci {self.adhoc_hakn_ci!r}; use '', 'se', 'ci' or "
+                "'IQWiG6'.")
         pred = {"V": "V", "HTS": "HTS", "S": "S", "HK": "HK"}.get(str(self.method_predict))
         if pred is None:
             raise MetaAnalysisError(

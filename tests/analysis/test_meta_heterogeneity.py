@@ -141,8 +141,13 @@ def test_adhoc_hakn_se_and_ci_when_hk_is_narrower():
     hk_width = 2 * t * hk.se_hakn
     classic_width = 2 * Z * res.se
     assert wider.upper - wider.lower == pytest.approx(max(hk_width, classic_width), rel=1e-12)
-    with pytest.raises(MetaAnalysisError, match="IQWiG6"):
-        random_ci(res.b, res.se, y, v, res.tau2, method="HK", adhoc="IQWiG6")
+    # IQWiG6: the "se" correction when the HK CI is narrower than the DerSimonian-Laird CI
+    dl = rma(y, v, method="DL")
+    assert t * hk.se_hakn < Z * dl.se
+    iq = random_ci(res.b, res.se, y, v, res.tau2, method="HK", adhoc="IQWiG6")
+    assert iq.se == se_fix.se and iq.df == 4
+    with pytest.raises(MetaAnalysisError, match="adhoc_hakn_ci"):
+        random_ci(res.b, res.se, y, v, res.tau2, method="HK", adhoc="IQWiG5")
     with pytest.raises(MetaAnalysisError, match="method_random_ci"):
         random_ci(res.b, res.se, y, v, res.tau2, method="KR")
 
@@ -164,3 +169,15 @@ def test_rb_ci_by_hand():
     assert hi == pytest.approx(min(1.0, value + Z * se), rel=1e-13)
     with pytest.raises(MetaAnalysisError, match="at least 2"):
         rb_ci(t2, v[:1], Q)
+
+
+def test_iqwig6_keeps_hk_when_its_ci_is_wider(bcg):
+    y, v, res = bcg
+    hk = random_ci(res.b, res.se, y, v, res.tau2, method="HK")
+    iq = random_ci(res.b, res.se, y, v, res.tau2, method="HK", adhoc="IQWiG6")
+    dl = rma(y, v, method="DL")
+    t = stats.t.ppf(0.975, res.k - 1)
+    if t * hk.se_hakn >= Z * dl.se:
+        assert iq.se == hk.se_hakn
+    else:
+        assert iq.se == max(hk.se_hakn, res.se)

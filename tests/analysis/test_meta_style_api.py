@@ -51,7 +51,7 @@ def test_options_z_prediction_and_adhoc():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"method_random_ci": "KR"}, "method_random_ci"),
-    ({"adhoc_hakn_ci": "IQWiG6"}, "IQWiG6"),
+    ({"adhoc_hakn_ci": "IQWiG5"}, "adhoc_hakn_ci"),
     ({"method_predict": "NNF"}, "method_predict"),
     ({"method_tau": "FE"}, "method_tau"),
     ({"method_tau_ci": "J"}, "not implemented"),
