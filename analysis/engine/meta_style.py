@@ -20,7 +20,8 @@ effect. meta's option names are accepted with underscores (``method_random_ci``)
 Adding ``metabin``/``metaprop`` means: compute the study ``TE``/``seTE`` (their own escalc),
 optionally a common effect other than inverse variance (Mantel-Haenszel, Peto, GLMM), and
 call :func:`_build` with ``common=CommonFit(...)``, ``settings`` extras and the measure's
-back-transformation in ``BACKTRANSF``; ``metabias`` takes new tests in ``BIAS_TESTS``.
+back-transformation in ``BACKTRANSF`` (or ``backtransf=f(x, study)`` when it depends on
+more than x, as PFT's harmonic mean); ``metabias`` takes new tests in ``BIAS_TESTS``.
 """
 
 from __future__ import annotations
@@ -222,13 +223,21 @@ class MetaResult:
     def k(self) -> int:
         return self._values["k"]
 
-    def backtransf(self, x):
+    def _has_backtransf(self) -> bool:
+        return self.settings.backtransf and (
+            self._inputs.get("backtransf") is not None or self.settings.sm in BACKTRANSF)
+
+    def backtransf(self, x, *, study: bool = False):
         """meta's back-transformation for ``sm`` (exp for RR/OR, tanh for ZCOR, ...); the
-        identity for measures meta does not back-transform."""
-        func = BACKTRANSF.get(self.settings.sm)
-        if x is None or func is None or not self.settings.backtransf:
+        identity for measures meta does not back-transform. An entry point may give its own
+        (``_build(backtransf=f)``, called as ``f(x, study)``: e.g. the Freeman-Tukey inverse
+        with each study's n for study values and the harmonic mean of n for pooled ones)."""
+        if x is None or not self._has_backtransf():
             return x
-        out = func(np.asarray(x, dtype=float))
+        custom = self._inputs.get("backtransf")
+        if custom is not None:
+            return custom(x, study)
+        out = BACKTRANSF[self.settings.sm](np.asarray(x, dtype=float))
         return float(out) if np.ndim(out) == 0 else out
 
     def as_meta_dict(self) -> dict:
@@ -239,12 +248,13 @@ class MetaResult:
     def as_meta_json(self, *, studies: bool = True) -> dict:
         """The nested layout of tests/data/meta_pkg's ``meta`` block."""
         v = self.as_meta_dict()
-        bt = self.settings.sm in BACKTRANSF and self.settings.backtransf
+        bt = self._has_backtransf()
 
-        def with_bt(block: dict, names: dict[str, str]) -> dict:
+        def with_bt(block: dict, names: dict[str, str], study: bool = False) -> dict:
             if bt:
                 for out, src in names.items():
-                    block[out] = self.backtransf(v[src])
+                    value = self.backtransf(v[src], study=study)
+                    block[out] = value.tolist() if isinstance(value, np.ndarray) else value
             return block
 
         out: dict = {
@@ -261,7 +271,7 @@ class MetaResult:
                 w = np.asarray(v[name], dtype=float)
                 st[f"{name}_percent"] = (100 * w / w.sum()).tolist()
             out["studies"] = with_bt(st, {"TE_backtransf": "TE", "lower_backtransf": "lower",
-                                          "upper_backtransf": "upper"})
+                                          "upper_backtransf": "upper"}, study=True)
         common = {n: v[f"{n}.common"] for n in ("TE", "seTE", "lower", "upper", "statistic",
                                                   "pval")}
         common["method.common.ci"] = self.settings.method_common_ci
@@ -312,7 +322,7 @@ def _finite_array(x, name: str, k: int | None, slab) -> np.ndarray:
 
 
 def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | None = None,
-           fn: str = "metagen") -> MetaResult:
+           fn: str = "metagen", backtransf: Callable | None = None) -> MetaResult:
     """Pool study effects TE (analysis scale) with standard errors seTE as meta does."""
     settings = settings.checked()
     slab = None if studlab is None else tuple(str(s) for s in studlab)
@@ -406,7 +416,7 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
                  "seTE.predict": pi.se, "df.predict": pi.df,
                  "seTE.hakn.pi": rci.se_hakn, "df.hakn.pi": None})
     inputs = {"TE": y, "seTE": se, "studlab": slab, "common": common if common.w is not w_iv
-              else None, "fn": fn}
+              else None, "fn": fn, "backtransf": backtransf}
     return MetaResult(vals, settings, inputs, notes)
 
 
@@ -485,7 +495,7 @@ def update(m: MetaResult, **opts) -> MetaResult:
     settings = replace(m.settings, **_options(opts))
     inp = m._inputs
     return _build(inp["TE"], inp["seTE"], inp["studlab"], settings, common=inp["common"],
-                  fn=inp["fn"])
+                  fn=inp["fn"], backtransf=inp["backtransf"])
 
 
 # --------------------------------------------------------------------------- metabias
@@ -630,9 +640,11 @@ def trimfill(m: MetaResult, *, left: bool | None = None, ma_common: bool = True,
     filled_se = np.sqrt(tf.filled_vi)
     if tf.k0 > 0:
         fit = _build(np.concatenate([TE, tf.filled_yi]), np.concatenate([seTE, filled_se]),
-                     (*labels, *filled_lab), m.settings, fn=m._inputs["fn"])
+                     (*labels, *filled_lab), m.settings, fn=m._inputs["fn"],
+                     backtransf=m._inputs["backtransf"])
     else:
-        fit = _build(TE, seTE, slab, m.settings, fn=m._inputs["fn"])
+        fit = _build(TE, seTE, slab, m.settings, fn=m._inputs["fn"],
+                     backtransf=m._inputs["backtransf"])
     return MetaTrimfillResult(tf.k0, bool(left), ma_common, type, tf.iterations, fit,
                               tf.filled_yi, filled_se, filled_lab)
 
@@ -656,12 +668,13 @@ class MetaInfResult:
     all_studies: dict
     sm: str
     backtransf: Callable
+    has_backtransf: bool = False
 
     def as_meta_json(self) -> dict:
         out: dict = {"pooled": self.pooled, "omitted": list(self.omitted)}
         out.update(self.rows)
         out["n.harmonic.mean"] = [None] * len(self.omitted)
-        if self.sm in BACKTRANSF:
+        if self.has_backtransf:
             for name in ("TE", "lower", "upper"):
                 out[f"{name}_backtransf"] = [self.backtransf(x) for x in self.rows[name]]
         out["all_studies"] = dict(self.all_studies)
@@ -714,7 +727,7 @@ def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
         keep = np.arange(k) != i
         sub = _build(TE[keep], seTE[keep], None if slab is None else
                      tuple(np.asarray(slab, dtype=object)[keep]), m.settings,
-                     fn=m._inputs["fn"])
+                     fn=m._inputs["fn"], backtransf=m._inputs["backtransf"])
         row = _pooled_row(sub, pooled)
         for name in _INF_FIELDS:
             rows[name].append(row[name])
@@ -724,4 +737,4 @@ def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
     all_studies["I2.pooled"] = full["I2"]
     all_studies["k.pooled"] = k
     return MetaInfResult(pooled, tuple(f"Omitting {lab}" for lab in labels), rows,
-                         all_studies, m.settings.sm, m.backtransf)
+                         all_studies, m.settings.sm, m.backtransf, m._has_backtransf())

@@ -123,3 +123,21 @@ def test_trimfill_options():
     assert re_based.ma_common is False
     with pytest.raises(MetaAnalysisError, match="type"):
         ms.trimfill(m, type="Q")
+
+
+def test_custom_backtransformation_hook_is_carried_through():
+    """metaprop's PFT needs each study's n for study values and the harmonic mean for pooled
+    ones: an entry point passes backtransf=f(x, study) and every derived result uses it."""
+
+    def bt(x, study):
+        value = 1.0 if study else 2.0
+        return np.full(np.shape(x), value) if np.ndim(x) else value
+
+    m = ms._build(Y, SE, LAB, ms.MetaSettings(sm="PFT"), backtransf=bt)
+    js = m.as_meta_json()
+    assert js["studies"]["TE_backtransf"][0] == 1.0
+    assert js["random"]["TE_backtransf"] == 2.0
+    hts = ms.update(m, method_predict="HTS").as_meta_json()
+    assert hts["prediction"]["lower_backtransf"] == 2.0
+    assert ms.metainf(m).as_meta_json()["TE_backtransf"][0] == 2.0
+    assert ms.trimfill(m).fit.as_meta_json()["common"]["TE_backtransf"] == 2.0
