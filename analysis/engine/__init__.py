@@ -3,8 +3,11 @@
 Plain Python (numpy and scipy only, no Django). Functions and argument names mirror
 metafor's: ``escalc``, ``rma``, ``predict``, ``confint``, ``leave1out``, ``cumul``,
 ``influence``, ``regtest``, ``ranktest``, ``trimfill``; plus ``subgroup``. See docs/engine.md.
+R meta's entry points (``metagen``, ``metacont``, ``metacor``; ``meta_style.metabias``,
+``trimfill``, ``metainf``, ``update``) are in ``analysis.engine.meta_style``.
 """
 
+from analysis.engine import meta_style
 from analysis.engine.bias import (
     MetabiasResult,
     RanktestResult,
@@ -21,7 +24,9 @@ from analysis.engine.bias import (
 from analysis.engine.binary import MetabinResult, MHResult, metabin_common, rma_mh, rma_peto
 from analysis.engine.effect_sizes import EffectSizes, escalc
 from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.heterogeneity import HetStat, hetstat_q, kenward_roger_se, rb
 from analysis.engine.intervals import ConfintResult, Prediction, confint, predict
+from analysis.engine.meta_style import MetaResult, metacont, metacor, metagen
 from analysis.engine.model import RMAResult, rma
 from analysis.engine.sensitivity import CaseResults, InfluenceResult, cumul, influence, leave1out
 from analysis.engine.subgroups import SubgroupResult, subgroup
@@ -30,9 +35,11 @@ __all__ = [
     "CaseResults",
     "ConfintResult",
     "EffectSizes",
+    "HetStat",
     "InfluenceResult",
     "MHResult",
     "MetaAnalysisError",
+    "MetaResult",
     "MetabiasResult",
     "MetabinResult",
     "Prediction",
@@ -45,13 +52,20 @@ __all__ = [
     "cumul",
     "escalc",
     "harbord_test",
+    "hetstat_q",
     "influence",
+    "kenward_roger_se",
     "leave1out",
+    "meta_style",
     "metabias_metabin",
     "metabin_common",
+    "metacont",
+    "metacor",
+    "metagen",
     "peters_test",
     "predict",
     "ranktest",
+    "rb",
     "regtest",
     "regtest_ni",
     "rma",

@@ -12,7 +12,7 @@ from scipy import special, stats
 
 from analysis.engine._core import Projection, qt_upper
 from analysis.engine.errors import MetaAnalysisError, study_name
-from analysis.engine.model import DEFAULT_CONTROL, RMAResult, _level_alpha, fit
+from analysis.engine.model import DEFAULT_CONTROL, METHODS, RMAResult, _level_alpha, fit
 
 # --------------------------------------------------------------------------- regtest
 
@@ -195,6 +195,8 @@ class TrimfillResult:
     filled_yi: np.ndarray
     filled_vi: np.ndarray
     fit: RMAResult
+    iterations: int = 0
+    filled_index: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -213,7 +215,8 @@ def _rank_first(a: np.ndarray) -> np.ndarray:
 
 
 def trimfill(
-    res: RMAResult, *, side: str | None = None, estimator: str = "L0", maxiter: int = 100
+    res: RMAResult, *, side: str | None = None, estimator: str = "L0", maxiter: int = 100,
+    fill_method: str | None = None,
 ) -> TrimfillResult:
     """Trim and fill: metafor's ``trimfill(x, side, estimator="L0", maxiter=100)``.
 
@@ -221,7 +224,20 @@ def trimfill(
     ``sqrt(vi)`` in a meta-regression with the model's method (negative: missing studies on
     the right). Estimators ``L0`` (default) and ``R0``. The final model is refitted with the
     model's method and metafor's defaults for everything else (``test="z"``).
+
+    ``fill_method`` fits the model to the observed plus filled studies with another method
+    than the one k0 was estimated with: R meta's ``trimfill(m)`` estimates k0 on the
+    common-effect model (``ma.common = TRUE``, i.e. ``res`` fitted with ``method="EE"``) and
+    reports the random-effects fit (``fill_method="REML"``) on the k + k0 studies; with k0 = 0
+    the model is then refitted to the observed studies with ``fill_method``. ``iterations``
+    is the number of passes of the algorithm (meta's ``n.iter``); ``filled_index`` the
+    (0-based) indices of the observed studies whose mirror images were filled in.
     """
+    if fill_method is not None:
+        fill_method = str(fill_method).upper()
+        if fill_method not in METHODS:
+            raise MetaAnalysisError(
+                f"Unknown fill_method {fill_method!r}; use one of {', '.join(METHODS)}.")
     if not res.int_only:
         raise MetaAnalysisError(
             "Trim-and-fill method only applicable to models without moderators."
@@ -278,18 +294,24 @@ def trimfill(
         yi_c = -(yi_c - beta) if side == "right" else yi_c - beta
         filled_y = -yi_c[k - k0:]
         filled_v = vi[k - k0:]
+        filled_index = ix[k - k0:]
         y_fill = np.concatenate([y0, filled_y])
         v_fill = np.concatenate([v0, filled_v])
         slab = None if res.slab is None else (
             *res.slab, *(f"Filled {i + 1}" for i in range(k0)))
-        adjusted = fit(y_fill, v_fill, None, ("intrcpt",), method, "z", res.level,
-                       dict(DEFAULT_CONTROL), slab=slab, measure=res.measure)
+        adjusted = fit(y_fill, v_fill, None, ("intrcpt",), fill_method or method, "z",
+                       res.level, dict(DEFAULT_CONTROL), slab=slab, measure=res.measure)
     else:
         filled_y = np.zeros(0)
         filled_v = np.zeros(0)
+        filled_index = np.zeros(0, dtype=int)
         adjusted = res
+        if fill_method is not None and fill_method != method:
+            adjusted = fit(y0, v0, None, ("intrcpt",), fill_method, "z", res.level,
+                           dict(DEFAULT_CONTROL), slab=res.slab, measure=res.measure)
     return TrimfillResult(k0=k0, se_k0=se_k0, side=side, estimator=estimator, p_k0=p_k0,
-                          filled_yi=filled_y, filled_vi=filled_v, fit=adjusted)
+                          filled_yi=filled_y, filled_vi=filled_v, fit=adjusted,
+                          iterations=it, filled_index=filled_index)
 
 
 # --------------------------------------------------------------------------- meta's metabias

@@ -32,6 +32,7 @@ from analysis.engine.errors import MetaAnalysisError, study_name
 
 MEASURES = ("RR", "OR", "RD", "SMD", "MD", "ZCOR", "COR", "PLO", "PR", "GEN")
 TO_OPTIONS = ("all", "only0", "if0all", "none")
+SMD_METHODS = ("Hedges", "Cohen", "Glass")
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,6 +124,44 @@ def _correction_mask(zero: np.ndarray, to: str) -> np.ndarray:
     return np.zeros_like(zero)
 
 
+def _smd_variant(smd, vtype, diff, sp, sd2, n1, n2, mi, cmi, slab):
+    """Standardised mean differences and their variances, metafor's and meta's variants.
+
+    With ``npn = 1/n1 + 1/n2``, ``N = n1 + n2``, ``m = N - 2``, the exact bias correction
+    ``J = cmi`` and ``K(m) = 1 - (m - 2) / (m J^2)``:
+
+    * ``Hedges``: ``g = J (m1 - m2) / sp``; ``vtype="LS"``: ``npn + g^2 / (2N)`` (metafor's
+      ``escalc("SMD")`` default); ``vtype="UB"``: ``npn + g^2 K(m)`` (metafor's
+      ``vtype="UB"``; meta's ``metacont(sm="SMD")`` default, ``method.smd="Hedges"``,
+      ``exact.smd=TRUE``; White & Thomas 2005).
+    * ``Cohen``: ``d = (m1 - m2) / sp``; ``"LS"``: ``npn + d^2 / (2N)`` (Borenstein et al.
+      2009, pp. 26-27; meta's ``method.smd="Cohen", exact.smd=FALSE``); ``"UB"``:
+      ``npn + (J d)^2 K(m)``, meta's ``method.smd="Cohen"`` with ``exact.smd=TRUE`` (the
+      exact variance of Hedges' g evaluated at g = J d).
+    * ``Glass``: ``delta = (m1 - m2) / sd2`` (the control group's SD, meta's
+      ``sd.glass="control"``); variance ``npn + delta^2 / (2 (n2 - 1))`` for both vtypes
+      (meta's ``method.smd="Glass"``, Cooper & Hedges 1994, p. 238).
+    """
+    npn = 1 / n1 + 1 / n2
+    if smd == "Glass":
+        _check(sd2 <= 0, slab, lambda i, s: (
+            f"Glass's delta needs a control-group SD > 0 in {s} (sd2i = {sd2[i]:g})."))
+        _check(n2 < 2, slab, lambda i, s: (
+            f"Glass's delta needs at least 2 in the control group in {s} (n2i = {n2[i]:g})."))
+        y = diff / sd2
+        return y, npn + y**2 / (2 * (n2 - 1))
+    kmi = 1 - (mi - 2) / (mi * cmi**2)
+    if smd == "Cohen":
+        y = diff / sp
+        if vtype == "UB":
+            return y, npn + (cmi * y) ** 2 * kmi
+        return y, npn + y**2 / (2 * (n1 + n2))
+    y = cmi * diff / sp
+    if vtype == "UB":
+        return y, npn + y**2 * kmi
+    return y, npn + y**2 / (2 * (n1 + n2))
+
+
 def escalc(
     measure: str,
     *,
@@ -146,12 +185,26 @@ def escalc(
     add: float = 0.5,
     to: str = "only0",
     drop00: bool = False,
+    vtype: str = "LS",
+    smd: str = "Hedges",
 ) -> EffectSizes:
     """Compute effect sizes: metafor's ``escalc(measure, ai, bi, ci, di, n1i, n2i, m1i, m2i,
     sd1i, sd2i, xi, ni, ri, yi, vi, sei, slab, add=1/2, to="only0", drop00=FALSE)``.
 
     2x2 measures (RR, OR, RD) take ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i``.
+
+    SMD variants (see :func:`_smd_variant`): ``smd="Hedges"`` (default, Hedges' g),
+    ``"Cohen"`` (Cohen's d) or ``"Glass"`` (Glass's delta, control-group SD) as meta's
+    ``metacont(method.smd=...)``; ``vtype="LS"`` (default, metafor's large-sample variance)
+    or ``"UB"`` (metafor's unbiased variance, which is meta's default ``exact.smd=TRUE``).
     """
+    if measure.upper() != "SMD" and (vtype != "LS" or smd != "Hedges"):
+        raise MetaAnalysisError("'vtype' and 'smd' only apply to measure 'SMD'.")
+    if vtype not in ("LS", "UB"):
+        raise MetaAnalysisError(f"Unknown vtype {vtype!r} for SMD; use 'LS' or 'UB'.")
+    if smd not in SMD_METHODS:
+        raise MetaAnalysisError(
+            f"Unknown SMD method {smd!r}; use one of {', '.join(SMD_METHODS)}.")
     measure = str(measure).upper()
     if measure not in MEASURES:
         raise MetaAnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
@@ -224,8 +277,7 @@ def escalc(
             sp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / mi)
             _check(sp <= 0, slab, lambda i, s: f"Pooled standard deviation is 0 in {s}.")
             cmi = np.exp(gammaln(mi / 2) - np.log(np.sqrt(mi / 2)) - gammaln((mi - 1) / 2))
-            y = cmi * diff / sp
-            v = 1 / n1 + 1 / n2 + y**2 / (2 * (n1 + n2))
+            y, v = _smd_variant(smd, vtype, diff, sp, s2, n1, n2, mi, cmi, slab)
     elif measure in ("ZCOR", "COR"):
         arr = _arrays(_REQUIRED[measure], given, None, slab, measure)
         r, n = arr["ri"], arr["ni"]

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.engine._core import R_TOL, qchisq, qnorm_upper, qt_upper, zeroin
+from analysis.engine._core import (
+    R_TOL,
+    pnorm_two_sided,
+    pt_two_sided,
+    qchisq,
+    qnorm_upper,
+    qt_upper,
+    zeroin,
+)
 from analysis.engine.errors import MetaAnalysisError
 from analysis.engine.model import FIXED_METHODS, RMAResult, _level_alpha, fit, qe_func
 
@@ -275,3 +283,188 @@ def confint(
         ci_null=ci_null,
     )
 
+
+
+# --------------------------------------------------------------------------- meta's intervals
+
+PREDICT_METHODS = ("z", "V", "HTS", "HK")
+_PREDICT_ALIASES = {"S": "z", "Z": "z", "NORMAL": "z", "V": "V", "T": "V", "HTS": "HTS",
+                    "RILEY": "HTS", "HK": "HK"}
+RANDOM_CI_METHODS = ("classic", "HK")
+ADHOC_HAKN = ("", "se", "ci", "IQWiG6")
+
+
+def _alpha(level: float) -> float:
+    lvl = float(level)
+    if lvl > 1:
+        lvl /= 100.0
+    if not 0 < lvl < 1:
+        raise MetaAnalysisError(f"level must be in (0, 1) or (0, 100); got {level!r}.")
+    return 1.0 - lvl
+
+
+@dataclass(frozen=True)
+class PredictionInterval:
+    """A prediction interval: ``lower``, ``upper``, its standard error ``se`` (meta's
+    ``seTE.predict``), the t degrees of freedom ``df`` (None: normal quantile) and the
+    ``method``. ``lower``/``upper`` are None, with the reason in ``note``, when the method has
+    no degrees of freedom left (HTS with k < 3, V and HK with k < 2), as meta gives NA."""
+
+    lower: float | None
+    upper: float | None
+    se: float
+    df: int | None
+    method: str
+    note: str = ""
+
+
+def prediction_interval(
+    estimate: float, se: float, tau2: float, k: int, *, method: str = "V",
+    level: float = 0.95, se_hakn: float | None = None,
+) -> PredictionInterval:
+    """Prediction interval for the effect in a new study, ``estimate +/- crit * se_pred``,
+    ``se_pred = sqrt(se^2 + tau2)``, by ``method``:
+
+    * ``"z"`` (alias ``"S"``): normal quantile, metafor's ``predict()`` default and meta's
+      ``method.predict = "S"``;
+    * ``"V"`` (alias ``"t"``): t with k - 1 df, meta's default ``method.predict = "V"``;
+    * ``"HTS"`` (alias ``"riley"``): t with k - 2 df, Higgins, Thompson & Spiegelhalter (2009),
+      meta's ``method.predict = "HTS"``, metafor's ``predict(pi.type = "Riley")`` without
+      moderators;
+    * ``"HK"``: t with k - 1 df and the Hartung-Knapp standard error ``se_hakn`` in place of
+      ``se`` (meta's ``method.predict = "HK"``, ``seTE.hakn.pi``).
+
+    ``level`` as a proportion (0.95) or a percentage (95).
+    """
+    key = _PREDICT_ALIASES.get(str(method).upper())
+    if key is None:
+        raise MetaAnalysisError(
+            f"Unknown prediction interval method {method!r}; use one of "
+            f"{', '.join(PREDICT_METHODS)} (or S, t, riley).")
+    alpha = _alpha(level)
+    for name, x in (("estimate", estimate), ("se", se), ("tau2", tau2)):
+        if x is None or not math.isfinite(float(x)):
+            raise MetaAnalysisError(f"prediction_interval: {name} must be a finite number.")
+    if se < 0 or tau2 < 0:
+        raise MetaAnalysisError("prediction_interval: se and tau2 must be >= 0.")
+    if key == "HK":
+        if se_hakn is None or not math.isfinite(float(se_hakn)):
+            raise MetaAnalysisError("method 'HK' needs the Hartung-Knapp standard error se_hakn.")
+        se = float(se_hakn)
+    se_pred = math.sqrt(se * se + tau2)
+    if key == "z":
+        crit, df = qnorm_upper(alpha / 2), None
+    else:
+        df = int(k) - (2 if key == "HTS" else 1)
+        if df < 1:
+            return PredictionInterval(None, None, se_pred, df, key,
+                                      f"method {key} needs k > {int(k) - df} studies (k = {k}).")
+        crit = qt_upper(alpha / 2, df)
+    return PredictionInterval(estimate - crit * se_pred, estimate + crit * se_pred, se_pred,
+                              df, key)
+
+
+def hartung_knapp_se(yi, vi, tau2: float, estimate: float) -> float:
+    """Hartung-Knapp (Knapp-Hartung) standard error of an intercept-only random-effects
+    estimate, not truncated: ``sqrt(sum w (y - est)^2 / ((k - 1) sum w))``, ``w = 1/(vi +
+    tau2)``; metafor's ``rma(test = "knha")`` ``se`` and meta's ``seTE.hakn.ci``. Needs k >= 2."""
+    y = np.asarray(yi, dtype=float)
+    w = 1.0 / (np.asarray(vi, dtype=float) + tau2)
+    k = y.shape[0]
+    if k < 2:
+        raise MetaAnalysisError("The Hartung-Knapp method needs at least 2 studies.")
+    s2w = float(np.sum(w * (y - estimate) ** 2)) / (k - 1)
+    return math.sqrt(s2w / float(w.sum()))
+
+
+@dataclass(frozen=True)
+class RandomCI:
+    """Confidence interval of the random-effects estimate as meta reports it: ``se`` used for
+    the interval (meta's ``seTE.random``), ``df`` (None: normal quantile, meta's
+    ``df.random = Inf``), ``statistic``, ``pval``, and the Hartung-Knapp SEs ``se_hakn``
+    (``seTE.hakn.ci``) and ``se_hakn_adhoc`` (``seTE.hakn.adhoc.ci``; None for classic)."""
+
+    lower: float | None
+    upper: float | None
+    se: float
+    df: int | None
+    statistic: float | None
+    pval: float | None
+    method: str
+    adhoc: str
+    se_classic: float
+    se_hakn: float | None
+    se_hakn_adhoc: float | None
+    note: str = ""
+
+
+def random_ci(
+    estimate: float, se_classic: float, yi, vi, tau2: float, *, method: str = "classic",
+    adhoc: str = "", level: float = 0.95, null_effect: float | None = 0.0,
+) -> RandomCI:
+    """CI, test statistic and p-value of a random-effects estimate: meta's
+    ``method.random.ci`` and ``adhoc.hakn.ci``.
+
+    * ``method="classic"``: ``estimate +/- z se_classic`` (metafor's ``test = "z"``);
+    * ``method="HK"``: Hartung-Knapp, t(k - 1) with :func:`hartung_knapp_se`, no truncation
+      (metafor's ``test = "knha"``), and meta's ad hoc variants ``adhoc``:
+      ``"se"`` uses ``max(se_hakn, se_classic)`` with t(k - 1) (Knapp & Hartung 2003: the
+      scaling factor truncated at 1, s2w >= 1); ``"ci"`` takes the wider of the HK interval
+      and the classic normal interval (Jackson et al. 2017, hybrid method 2; when the
+      classic one is wider it is used, with the normal quantile); ``"IQWiG6"`` (IQWiG 2020)
+      applies the ``"se"`` correction only when the HK interval is narrower than the
+      classic interval of a DerSimonian-Laird random-effects fit of the same data.
+
+    ``null_effect=None`` gives no test (``statistic``/``pval`` None, meta's
+    ``null.effect = NA`` as in ``metaprop``).
+    """
+    if method not in RANDOM_CI_METHODS:
+        raise MetaAnalysisError(
+            f"Unknown method_random_ci {method!r}; use 'classic' or 'HK'.")
+    if adhoc not in ADHOC_HAKN:
+        raise MetaAnalysisError(
+            f"Unknown adhoc_hakn_ci {adhoc!r}; use '', 'se', 'ci' or 'IQWiG6'.")
+    alpha = _alpha(level)
+    k = int(np.asarray(yi).shape[0])
+    se_hakn = hartung_knapp_se(yi, vi, tau2, estimate) if k >= 2 else None
+
+    def normal(se: float):
+        crit = qnorm_upper(alpha / 2)
+        stat = (estimate - null_effect) / se if se > 0 and null_effect is not None else None
+        pval = None if stat is None else float(pnorm_two_sided(stat))
+        return estimate - crit * se, estimate + crit * se, stat, pval
+
+    if method == "classic":
+        lo, hi, stat, pval = normal(se_classic)
+        return RandomCI(lo, hi, se_classic, None, stat, pval, "classic", adhoc, se_classic,
+                        se_hakn, None)
+    if se_hakn is None:
+        return RandomCI(None, None, se_classic, 0, None, None, "HK", adhoc, se_classic, None,
+                        None, "The Hartung-Knapp method needs at least 2 studies.")
+    df = k - 1
+    tcrit = qt_upper(alpha / 2, df)
+    se = se_hakn
+    if adhoc == "se" or (adhoc == "IQWiG6" and tcrit * se_hakn
+                         < qnorm_upper(alpha / 2) * _dl_se(yi, vi)):
+        se = max(se_hakn, se_classic)
+    if adhoc == "ci" and tcrit * se_hakn < qnorm_upper(alpha / 2) * se_classic:
+        lo, hi, stat, pval = normal(se_classic)
+        return RandomCI(lo, hi, se_classic, None, stat, pval, "HK", adhoc, se_classic,
+                        se_hakn, se_classic)
+    stat = (estimate - null_effect) / se if se > 0 and null_effect is not None else None
+    pval = None if stat is None else float(pt_two_sided(stat, df))
+    return RandomCI(estimate - tcrit * se, estimate + tcrit * se, se, df, stat, pval, "HK",
+                    adhoc, se_classic, se_hakn, se)
+
+
+
+def _dl_se(yi, vi) -> float:
+    """Standard error of the DerSimonian-Laird random-effects estimate (intercept only)."""
+    y = np.asarray(yi, dtype=float)
+    v = np.asarray(vi, dtype=float)
+    w = 1.0 / v
+    s1 = float(w.sum())
+    mu = float(np.sum(w * y)) / s1
+    q = float(np.sum(w * (y - mu) ** 2))
+    tau2 = max(0.0, (q - (y.shape[0] - 1)) / (s1 - float((w**2).sum()) / s1))
+    return 1.0 / math.sqrt(float(np.sum(1.0 / (v + tau2))))
