@@ -262,8 +262,13 @@ class MetaResult:
                        "k.TE": v["k.TE"]},
             "settings": self.settings.as_meta_dict(),
         }
+        if "k.MH" in v:
+            out["counts"]["k.MH"] = v["k.MH"]
         if studies:
             st = {"studlab": v["studlab"]}
+            for name in ("incr.e", "incr.c"):
+                if name in v:
+                    st[name] = v[name]
             for name in ("TE", "seTE", "lower", "upper", "statistic", "pval", "w.common",
                          "w.random"):
                 st[name] = v[name]
@@ -303,6 +308,9 @@ class MetaResult:
                     "method.I2": self.settings.method_I2})
         for name in ("I2", "lower.I2", "upper.I2"):
             het[f"{name}_percent"] = None if v[name] is None else 100 * v[name]
+        for name in ("Q.CMH", "df.Q.CMH", "pval.Q.CMH"):
+            if name in v:
+                het[name] = v[name]
         out["heterogeneity"] = het
         return out
 
@@ -485,6 +493,51 @@ def metacor(cor, n, *, sm: str = "ZCOR", studlab=None, **opts) -> MetaResult:
     return _build(es.yi, np.sqrt(es.vi), es.slab, settings, fn="metacor")
 
 
+#: what metabin adds to the quantities of an inverse-variance fit
+METABIN_KEYS = ("k.all", "k.MH", "Q.CMH", "df.Q.CMH", "pval.Q.CMH", "incr.e", "incr.c")
+
+
+def metabin(event_e, n_e, event_c, n_c, *, sm: str = "RR", method: str = "MH",
+            incr: float = 0.5, method_incr: str = "only0", allstudies: bool = False,
+            MH_exact: bool = False, RR_Cochrane: bool = False, studlab=None,
+            **opts) -> MetaResult:
+    """Binary outcomes: R meta's ``metabin(event.e, n.e, event.c, n.c, sm = "RR", method =
+    "MH", incr = 0.5, method.incr = "only0", allstudies = FALSE, MH.exact = FALSE,
+    RR.Cochrane = FALSE, ...)``. The study effects and the common effect (Mantel-Haenszel,
+    Peto or inverse variance) are those of :func:`analysis.engine.binary.metabin_common`
+    (meta's zero-cell rules); the random effects, Q, I2 and H are meta's inverse-variance ones
+    on the studies it pools (a study without events, or with only events, in both groups is
+    left out, and counted in ``k.all`` only). ``metabias`` of the result is Harbord's test for
+    OR (also Peto), Egger's otherwise, as meta's."""
+    from analysis.engine.binary import metabin_common
+
+    level = opts.get("level", 0.95)
+    mb = metabin_common(event_e, n_e, event_c, n_c, sm=sm, method=method, incr=incr,
+                        method_incr=method_incr, allstudies=allstudies, mh_exact=MH_exact,
+                        rr_cochrane=RR_Cochrane, level=level, studlab=studlab)  # fmt: skip
+    keep = mb.included
+    labels = [str(x) for x in (mb.studlab or [str(i + 1) for i in range(mb.k_all)])]
+    labels = [lab for lab, kept in zip(labels, keep, strict=True) if kept]
+    common = None
+    if method != "Inverse":
+        common = CommonFit(float(mb.te_common), float(mb.se_te_common),
+                           np.asarray(mb.w_common, dtype=float)[keep])  # fmt: skip
+    peto = method == "Peto"  # meta: Peto's study effects for the random effects, no increment
+    extra = {"method.random": "Peto" if peto else "Inverse", "incr": 0 if peto else incr,
+             "method.incr": method_incr,
+             "allstudies": allstudies, "MH.exact": MH_exact, "RR.Cochrane": RR_Cochrane,
+             "method.bias": "Harbord" if mb.sm == "OR" else "Egger"}
+    settings = MetaSettings(sm=mb.sm, method=method, extra=extra, **_options(opts))
+    res = _build(mb.te[keep], mb.se_te[keep], labels, settings, common=common, fn="metabin")
+    res._values.update({"k.all": mb.k_all, "k.MH": mb.k_mh, "Q.CMH": mb.q_cmh,
+                        "df.Q.CMH": None if mb.q_cmh is None else 1,
+                        "pval.Q.CMH": mb.pval_q_cmh,
+                        "incr.e": np.asarray(mb.incr_e)[keep],
+                        "incr.c": np.asarray(mb.incr_c)[keep]})  # fmt: skip
+    res._inputs["metabin"] = mb
+    return res
+
+
 def update(m: MetaResult, **opts) -> MetaResult:
     """R meta's ``update(m, ...)`` for the pooling options: e.g.
     ``update(m, method_random_ci="HK")`` (Hartung-Knapp), ``method_predict="HTS"``,
@@ -494,8 +547,14 @@ def update(m: MetaResult, **opts) -> MetaResult:
         raise MetaAnalysisError("update() needs a MetaResult from metagen/metacont/metacor.")
     settings = replace(m.settings, **_options(opts))
     inp = m._inputs
-    return _build(inp["TE"], inp["seTE"], inp["studlab"], settings, common=inp["common"],
-                  fn=inp["fn"], backtransf=inp["backtransf"])
+    out = _build(inp["TE"], inp["seTE"], inp["studlab"], settings, common=inp["common"],
+                 fn=inp["fn"], backtransf=inp["backtransf"])
+    for key in METABIN_KEYS:  # metabin's own
+        if key in m._values:
+            out._values[key] = m._values[key]
+    if "metabin" in inp:
+        out._inputs["metabin"] = inp["metabin"]
+    return out
 
 
 # --------------------------------------------------------------------------- metabias
@@ -556,12 +615,17 @@ def _egger(TE: np.ndarray, seTE: np.ndarray) -> dict:
 BIAS_TESTS: dict[str, Callable[[np.ndarray, np.ndarray], dict]] = {"Egger": _egger}
 
 
-def metabias(m: MetaResult, *, method_bias: str | None = None, k_min: int = 10) -> MetaBiasResult:
+def metabias(m: MetaResult, *, method_bias: str | None = None, k_min: int = 10):
     """Test of funnel plot asymmetry: R meta's ``metabias(m, method.bias = m$method.bias,
     k.min = 10)``. Default Egger's test. With fewer than ``k_min`` studies meta runs no test:
     the result has ``skipped=True`` (no numbers)."""
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("metabias() needs a MetaResult.")
+    if "metabin" in m._inputs:
+        # metabin: Harbord for OR (also Peto), Egger otherwise; Peters on request
+        from analysis.engine.bias import metabias_metabin
+
+        return metabias_metabin(m._inputs["metabin"], method_bias=method_bias, k_min=k_min)
     name = method_bias or m.settings.method_bias
     if name not in BIAS_TESTS:
         raise MetaAnalysisError(
