@@ -219,9 +219,10 @@ def sweep_interval(stale_seconds: float) -> float:
 class Supervisor:
     """Run `argv` (a worker) as a child; start it again when it exits abnormally."""
 
-    def __init__(self, argv: list[str], *, max_backoff: float = 60.0, stable_after: float = 60.0,
-                 on_death=tasks_of_dead_worker):  # fmt: skip
+    def __init__(self, argv: list[str], *, first_backoff: float = 1.0, max_backoff: float = 60.0,
+                 stable_after: float = 60.0, on_death=tasks_of_dead_worker):  # fmt: skip
         self.argv = argv
+        self.first_backoff = first_backoff
         self.max_backoff = max_backoff
         self.stable_after = stable_after
         self.on_death = on_death
@@ -239,9 +240,15 @@ class Supervisor:
         return f"{socket.gethostname()[:30]}-{os.getpid()}-{self.restarts}"
 
     def run(self) -> int:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self._signal)
-        delay = 1.0
+        previous = {s: signal.signal(s, self._signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            return self._loop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _loop(self) -> int:
+        delay = self.first_backoff
         while True:
             worker_id = self.worker_id()
             started = time.monotonic()
@@ -252,10 +259,10 @@ class Supervisor:
                 logger.info("Worker %s exited (%s); supervisor stopping", worker_id, code)
                 return 0 if self.stopping.is_set() else code
             if time.monotonic() - started > self.stable_after:
-                delay = 1.0
+                delay = self.first_backoff  # it ran fine for a while: a new fault
             how = f"signal {-code}" if code < 0 else f"code {code}"
             logger.error(
-                "Worker %s exited with %s; restarting it in %.0f s (restart %d)",
+                "Worker %s exited with %s; restarting it in %.1f s (restart %d)",
                 worker_id, how, delay, self.restarts + 1,
             )  # fmt: skip
             try:
