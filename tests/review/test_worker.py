@@ -132,7 +132,9 @@ def test_a_dead_workers_import_is_queued_again_at_once(
     )  # fmt: skip
     settings.IMPORT_BACKGROUND_BYTES = 10**9
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportStatus.RUNNING, attempts=1, heartbeat_at=timezone.now()  # fresh: no wait
+        status=ImportStatus.RUNNING,
+        attempts=1,
+        heartbeat_at=timezone.now(),  # fresh: no wait
     )
     result = running_result("review.tasks.run_import", [batch.pk])
     elsewhere = running_result("review.tasks.run_import", [batch.pk + 1], worker_id="alive")
