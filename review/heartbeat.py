@@ -48,9 +48,9 @@ class Heartbeat:
             while not self._stop.wait(self.every):
                 try:
                     self.touch()
-                except Exception:
-                    logger.warning("Heartbeat failed; trying again in %.0f s", self.every,
-                                   exc_info=True)  # fmt: skip
+                except Exception as error:
+                    reason = str(error).strip() or type(error).__name__
+                    logger.warning("Heartbeat failed (%s); again in %.1f s", reason, self.every)
                     connections.close_all()  # this thread's connections: reconnect next beat
         finally:
             connections.close_all()

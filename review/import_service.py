@@ -203,22 +203,17 @@ def _claim(batch: ImportBatch) -> int | None:
     return attempt if claimed else None
 
 
-def _connection_lost(error: Exception) -> bool:
-    if not isinstance(error, OperationalError | InterfaceError):
-        return False
-    return connection.connection is None or not connection.is_usable()
-
-
 def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> ImportBatch:
     """Parse, validate, de-duplicate and write one waiting batch. Returns it as done or failed
     (or as it is, when it was not waiting, or was cancelled while it ran).
 
     The run holds the batch while `status` is running and `attempts` is its own: each step
     checks that (a cancel, or a sweep that took this run for dead, stops it between steps), and
-    the write transaction locks the batch row and checks it once more before writing, so a
+    the write transaction ends by marking the batch done on that condition, or rolls back, so a
     batch is written once, by the run that holds it, or not at all. A heartbeat keeps
     `heartbeat_at` fresh meanwhile (`imports_sweep`). A lost database connection leaves the
-    batch running: the sweep queues it again once its heartbeat is stale.
+    batch running, queued again at once when the database answers again, else by the sweep
+    once its heartbeat is stale.
     """
     attempt = _claim(batch)
     if attempt is None:
@@ -244,14 +239,30 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
         except importers.ImportFileError as error:
             problem = {"line": error.line, "message": str(error), "severity": "error"}
             return _fail(batch, attempt, [problem], [])
-        except Exception as error:
-            if _connection_lost(error):
-                raise  # the batch stays running; the sweep queues it again
+        except (OperationalError, InterfaceError) as error:
+            lost = error  # below, once the heartbeat has stopped
+        except Exception:
             logger.exception("Import of batch %s failed", batch.pk)
             message = f"{batch.filename}: the import failed unexpectedly; nothing was written."
-            return _fail(
-                batch, attempt, [{"line": None, "message": message, "severity": "error"}], []
-            )
+            problem = {"line": None, "message": message, "severity": "error"}
+            return _fail(batch, attempt, [problem], [])
+    # The database went away mid-run (a restart, a cut connection): the write rolled back. Queue
+    # the batch again now if the database is back (Django reconnects), else the sweep will.
+    logger.warning("Import of batch %s lost its database connection (%s)", batch.pk, lost)
+    if _queue_again(batch, mine, attempt):
+        return batch
+    raise lost
+
+
+def _queue_again(batch: ImportBatch, mine, attempt: int) -> bool:
+    try:
+        beat = mine.values_list("heartbeat_at", flat=True).first()
+        if beat is None or not import_worker_stopped(batch.pk, attempts=attempt, heartbeat_at=beat):
+            return False
+        batch.refresh_from_db()
+    except (OperationalError, InterfaceError):
+        return False
+    return True
 
 
 def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
@@ -281,18 +292,20 @@ def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
     step("de-duplicating and writing", 45)
     wait_for_plan = dedup_plan_start(review=batch.review, new=result.records)
     with transaction.atomic():
-        # Still ours? (not cancelled, not taken for dead): the lock holds a cancel until commit.
-        if not mine.select_for_update().exists():
-            raise _Stopped
         ids = records_insert(batch, result.records)
         dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
         statistics_refresh(len(ids))
         _rank_new_records(batch.review)
-        batch.record_count = len(ids)
-        batch.problems = problems
-        batch.status, batch.phase, batch.progress = ImportStatus.DONE, "", 100
-        batch.finished_at = timezone.now()
-        batch.save()
+        # Done, if the batch is still this run's (not cancelled, not taken for dead and queued
+        # again): else everything above rolls back. A cancel arriving after this UPDATE waits
+        # for the commit on the row lock, then finds the batch done.
+        now = timezone.now()
+        done = {"record_count": len(ids), "problems": problems, "status": ImportStatus.DONE,
+                "phase": "", "progress": 100, "finished_at": now, "heartbeat_at": now}  # fmt: skip
+        if not mine.update(**done):
+            raise _Stopped
+        for name, value in done.items():
+            setattr(batch, name, value)
     if progress:
         progress("done", 100)
     return batch
@@ -328,8 +341,9 @@ def _fail(
 # Faults: a run that lost its process, cancel and retry ------------------------------------
 
 WORKER_STOPPED = (
-    "The background worker stopped while importing this file {n} time{s}; nothing was written. "
-    "Retry the import, or ask the site's administrator to look at the worker's log."
+    "The background worker stopped (or lost its database connection) while importing this file "
+    "{n} time{s}; nothing was written. Retry the import, or ask the site's administrator to "
+    "look at the worker's log."
 )
 
 

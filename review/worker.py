@@ -156,9 +156,12 @@ class Sweeper:
             while not self._stop.wait(self.every):
                 try:
                     sweep()
+                except DATABASE_ERRORS as error:
+                    logger.warning("Sweep failed (%s); trying again in %.0f s",
+                                   str(error).strip(), self.every)  # fmt: skip
+                    connections.close_all()
                 except Exception:
-                    logger.warning("Sweep failed; trying again in %.0f s", self.every,
-                                   exc_info=True)  # fmt: skip
+                    logger.exception("Sweep failed; trying again in %.0f s", self.every)
                     connections.close_all()
         finally:
             connections.close_all()
