@@ -255,7 +255,11 @@ class Supervisor:
         while True:
             worker_id = self.worker_id()
             started = time.monotonic()
-            self.child = subprocess.Popen([*self.argv, "--worker-id", worker_id])  # noqa: S603
+            # Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which
+            # passes it on once (a second SIGINT would make the worker abandon its task).
+            self.child = subprocess.Popen(  # noqa: S603
+                [*self.argv, "--worker-id", worker_id], process_group=0
+            )
             logger.info("Supervisor started worker %s (pid %s)", worker_id, self.child.pid)
             code = self.child.wait()
             if self.stopping.is_set() or code == 0:
