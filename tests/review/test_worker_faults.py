@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -298,3 +299,54 @@ def test_a_cancel_during_the_write_rolls_it_back(transactional_db, settings, tmp
     assert cancelled == ["cancelled"]  # the records were written, not committed: cancellable
     assert result.status == "cancelled"
     assert not Record.objects.exists()
+
+
+def test_a_long_phase_keeps_the_import_alive_with_its_heartbeat(
+    transactional_db, settings, tmp_path, monkeypatch
+):
+    """A parse longer than the stale time: the heartbeat thread keeps the batch fresh, so no
+    sweep takes it for dead (a sweep during the parse finds nothing)."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.IMPORT_BACKGROUND_BYTES = 10
+    settings.IMPORT_STALE_SECONDS, settings.TASK_HEARTBEAT_SECONDS = 0.6, 0.1
+    review = factories.ReviewFactory()
+    source = factories.SourceFactory(review=review)
+    batch = queue_import(review, source, "pubmed_small.ris")
+    real_parse = import_service.importers.parse
+    swept = []
+
+    def slow_parse(*args, **kwargs):
+        time.sleep(1.5)  # 2.5 stale times, no step
+        swept.append(import_service.imports_sweep())
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(import_service.importers, "parse", slow_parse)
+    result = import_service.import_run(ImportBatch.objects.get(pk=batch.pk))
+    assert swept == [0]
+    assert (result.status, result.attempts, result.record_count) == ("done", 1, 3)
+
+
+def test_a_running_retrain_keeps_its_claim_fresh(transactional_db, settings, monkeypatch):
+    from django.utils import timezone
+
+    from screening import prioritisation
+    from screening.models import Prioritisation
+    from screening.tasks import retrain_ranking
+
+    settings.RANKING_STALE_SECONDS, settings.TASK_HEARTBEAT_SECONDS = 0.6, 0.1
+    review = factories.ReviewFactory()
+    claimed = timezone.now()
+    Prioritisation.objects.create(review=review, seed=1, training_requested_at=claimed)
+    seen = []
+
+    def slow_train(review):
+        time.sleep(1.5)
+        seen.append(Prioritisation.objects.get(review=review).training_requested_at)
+        seen.append(prioritisation.ranking_after_import(review))  # queued twice?
+        return Prioritisation.objects.get(review=review)
+
+    monkeypatch.setattr(prioritisation, "ranking_train", slow_train)
+    retrain_ranking.call(review.pk)
+    assert seen[0] > claimed + timedelta(seconds=1)
+    assert seen[1] is False  # the claim is alive: not queued again
