@@ -85,7 +85,7 @@ def log_of(process) -> str:
     return Path(process.log_path).read_text()
 
 
-def wait_for(condition, timeout=30.0, what="condition"):
+def wait_for(condition, timeout=90.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -144,7 +144,7 @@ def test_a_worker_killed_mid_write_leaves_nothing_and_a_second_worker_finishes_i
     assert status_of(batch) == "running"  # and nobody knows yet
 
     second = spawn("manage.py", *WORKER, name="second")
-    wait_for(lambda: status_of(batch) == "done", timeout=40, what="the import to be finished")
+    wait_for(lambda: status_of(batch) == "done", what="the import to be finished")
     recovered = time.monotonic() - killed_at
     batch.refresh_from_db()
     assert (batch.record_count, batch.attempts) == (3, 2)
@@ -153,7 +153,7 @@ def test_a_worker_killed_mid_write_leaves_nothing_and_a_second_worker_finishes_i
     assert sorted(results.values_list("status", flat=True)) == ["FAILED", "SUCCESSFUL"]
     assert "lost its worker" in log_of(second)
     print(f"killed worker's import finished {recovered:.1f} s after the kill")
-    assert recovered < 20, recovered  # stale after 3 s, swept every 0.75 s
+    assert recovered < 90, recovered  # a worker starting, stale after 3 s, a sweep every 0.75 s
 
 
 def terminate_other_connections() -> int:
@@ -235,7 +235,7 @@ def test_a_worker_outlives_a_database_restart(spawn, command, survives):
     wait_for(idle, what="the worker to wait for work")
     database_down_for(3)
     if not survives:
-        assert worker.wait(20) != 0
+        assert worker.wait(60) != 0
         return
     second = queue_import(review, source, "embase_small.ris")
     wait_for(lambda: status_of(second) == "done", what="the import after the restart")
@@ -260,7 +260,7 @@ def test_the_supervisor_restarts_a_killed_worker(spawn):
     wait_for(lambda: status_of(second) == "done", what="the import after the restart")
     assert supervisor.poll() is None
     supervisor.send_signal(signal.SIGTERM)
-    assert supervisor.wait(15) == 0
+    assert supervisor.wait(60) == 0
     assert not children(supervisor.pid)
     log = log_of(supervisor)
     assert f"exited with signal {signal.SIGKILL.value}; restarting it" in log
