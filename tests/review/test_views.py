@@ -100,7 +100,7 @@ def test_dashboard_shows_sources_imports_and_counts(client, review, viewer):
     assert "Embase" in html and "export.ris" in html
     assert response.context["counts"].duplicates == 1
     assert 'data-count="count=database_results"><a href="/reviews/' in html
-    assert '?count=duplicates">1</a>' in html
+    assert "?count=duplicates\">1</a>" in html
     assert "Add source" not in html  # viewers cannot manage
 
 
