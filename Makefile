@@ -33,14 +33,15 @@ $(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
 	@touch $@
 
 ## Install, migrate, load the demo review and serve it on http://$(HOST):$(PORT) (SQLite, DEBUG on),
-## with the background worker that runs large imports beside it.
+## with the background worker that runs large imports beside it (`run_worker --supervise`: it
+## reconnects after a database restart and is started again if it dies).
 run: deps
 	@echo "==> Creating or updating the SQLite database (db.sqlite3), then loading the demo reviews"
 	@DEBUG=true $(PY) manage.py load_demo --migrate
 	@echo ""
 	@echo "Open http://$(HOST):$(PORT)/ and log in with one of the accounts above."
 	@echo ""
-	@DEBUG=true nice -n 19 $(PY) manage.py db_worker --queue-name '*' --no-reload & worker=$$!; \
+	@DEBUG=true nice -n 19 $(PY) manage.py run_worker --supervise --queue-name '*' --no-reload & worker=$$!; \
 		trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 		DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 

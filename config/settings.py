@@ -34,6 +34,13 @@ Environment variables (all optional unless DEBUG is off):
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
+    TASK_HEARTBEAT_SECONDS  how often a running import or ranking retrain shows it is alive
+                          (default 10).
+    IMPORT_STALE_SECONDS  a running import silent for longer lost its worker: it is queued again
+                          (default 120) ...
+    IMPORT_MAX_ATTEMPTS   ... until this many runs have started, then it fails (default 3).
+    RANKING_STALE_SECONDS  a queued or running ranking retrain silent for longer may be queued
+                          again by the next decision (default 120).
     DATA_UPLOAD_MAX_MEMORY_SIZE, FILE_UPLOAD_MAX_MEMORY_SIZE  Django's own request limits, in bytes.
     SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER_HTTPS  HTTPS hardening
                           (on by default when DEBUG is off).
@@ -225,6 +232,14 @@ IMPORT_MAX_UPLOAD_BYTES = IMPORT_MAX_UPLOAD_MB * 1024 * 1024
 # Files larger than this are imported by the background worker, with a progress bar.
 IMPORT_BACKGROUND_MB = env.float("IMPORT_BACKGROUND_MB", default=2.0)
 IMPORT_BACKGROUND_BYTES = int(IMPORT_BACKGROUND_MB * 1024 * 1024)
+# Background work that survives faults (review/worker.py, docs/operations.md): a running import
+# or ranking retrain shows it is alive every TASK_HEARTBEAT_SECONDS; one silent for longer than
+# its stale time lost its process (a killed worker, a web worker timed out) and is queued again,
+# an import at most IMPORT_MAX_ATTEMPTS times before it fails with the reason.
+TASK_HEARTBEAT_SECONDS = env.float("TASK_HEARTBEAT_SECONDS", default=10.0)
+IMPORT_STALE_SECONDS = env.float("IMPORT_STALE_SECONDS", default=120.0)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+RANKING_STALE_SECONDS = env.float("RANKING_STALE_SECONDS", default=120.0)
 # Full texts: each PDF, and a bulk upload of several PDFs or a ZIP (its uncompressed content).
 FULLTEXT_MAX_UPLOAD_MB = env.int("FULLTEXT_MAX_UPLOAD_MB", default=50)
 FULLTEXT_BULK_MAX_MB = env.int("FULLTEXT_BULK_MAX_MB", default=500)

@@ -15,15 +15,18 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from review import importers, keys
 from review.dedup_service import dedup_apply, dedup_plan_start
+from review.heartbeat import Heartbeat, beat_interval
 from review.models import (
     DuplicatePair,
     ImportBatch,
@@ -185,61 +188,127 @@ def _start(batch: ImportBatch) -> ImportBatch:
     return import_run(batch)
 
 
+class _Stopped(Exception):
+    """The run lost its claim on the batch: cancelled, or taken for dead and queued again."""
+
+
+def _claim(batch: ImportBatch) -> int | None:
+    """Take a waiting batch for this run (status running, one more attempt, heartbeat now);
+    the attempt's number, or None when it is not waiting (a task delivered twice, a batch
+    cancelled meanwhile)."""
+    attempt = batch.attempts + 1
+    claimed = ImportBatch.objects.filter(
+        pk=batch.pk, status=ImportStatus.PENDING, attempts=batch.attempts
+    ).update(status=ImportStatus.RUNNING, attempts=attempt, heartbeat_at=timezone.now())
+    return attempt if claimed else None
+
+
 def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> ImportBatch:
-    """Parse, validate, de-duplicate and write one batch. Returns it as done or failed."""
+    """Parse, validate, de-duplicate and write one waiting batch. Returns it as done or failed
+    (or as it is, when it was not waiting, or was cancelled while it ran).
+
+    The run holds the batch while `status` is running and `attempts` is its own: each step
+    checks that (a cancel, or a sweep that took this run for dead, stops it between steps), and
+    the write transaction ends by marking the batch done on that condition, or rolls back, so a
+    batch is written once, by the run that holds it, or not at all. A heartbeat keeps
+    `heartbeat_at` fresh meanwhile (`imports_sweep`). A lost database connection leaves the
+    batch running, queued again at once when the database answers again, else by the sweep
+    once its heartbeat is stale.
+    """
+    attempt = _claim(batch)
+    if attempt is None:
+        batch.refresh_from_db()
+        return batch
+    batch.status, batch.attempts = ImportStatus.RUNNING, attempt
+    mine = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING, attempts=attempt)
 
     def step(phase: str, percent: int) -> None:
-        batch.phase, batch.progress = phase, percent
-        ImportBatch.objects.filter(pk=batch.pk).update(phase=phase, progress=percent)
+        batch.phase, batch.progress, batch.heartbeat_at = phase, percent, timezone.now()
+        if not mine.update(phase=phase, progress=percent, heartbeat_at=batch.heartbeat_at):
+            raise _Stopped
         if progress:
             progress(phase, percent)
 
-    ImportBatch.objects.filter(pk=batch.pk).update(status=ImportStatus.RUNNING)
-    batch.status = ImportStatus.RUNNING
-    try:
-        step("reading the file", 5)
-        with batch.file.open("rb") as fh:
-            content = fh.read()
-        step("parsing", 10)
-        result = importers.parse(
-            content, batch.filename, batch.format, column_mapping=batch.column_mapping
-        )
-        problems = [
-            {"line": p.line, "message": p.message, "severity": p.severity} for p in result.problems
-        ]
-        step("validating", 35)
-        problems += [
-            {"line": line, "message": message, "severity": severity}
-            for line, message, severity in validate_entries(batch.filename, result.records)
-        ]
-        errors = [p for p in problems if p["severity"] == "error"]
-        if errors:
-            return _fail(batch, errors, problems)
-        if not result.records:
-            message = f"{batch.filename} holds no records."
-            return _fail(batch, [{"line": None, "message": message, "severity": "error"}], problems)
-
-        step("de-duplicating and writing", 45)
-        wait_for_plan = dedup_plan_start(review=batch.review, new=result.records)
-        with transaction.atomic():
-            ids = records_insert(batch, result.records)
-            dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
-            statistics_refresh(len(ids))
-            _rank_new_records(batch.review)
-            batch.record_count = len(ids)
-            batch.problems = problems
-            batch.status, batch.phase, batch.progress = ImportStatus.DONE, "", 100
-            batch.finished_at = timezone.now()
-            batch.save()
-        if progress:
-            progress("done", 100)
+    touch = lambda: mine.update(heartbeat_at=timezone.now())  # noqa: E731
+    with Heartbeat(touch, every=beat_interval(settings.IMPORT_STALE_SECONDS)):
+        try:
+            return _import_steps(batch, attempt, mine, step, progress)
+        except _Stopped:
+            batch.refresh_from_db()
+            return batch
+        except importers.ImportFileError as error:
+            problem = {"line": error.line, "message": str(error), "severity": "error"}
+            return _fail(batch, attempt, [problem], [])
+        except (OperationalError, InterfaceError) as error:
+            lost = error  # below, once the heartbeat has stopped
+        except Exception:
+            logger.exception("Import of batch %s failed", batch.pk)
+            message = f"{batch.filename}: the import failed unexpectedly; nothing was written."
+            problem = {"line": None, "message": message, "severity": "error"}
+            return _fail(batch, attempt, [problem], [])
+    # The database went away mid-run (a restart, a cut connection): the write rolled back. Queue
+    # the batch again now if the database is back (Django reconnects), else the sweep will.
+    logger.warning("Import of batch %s lost its database connection (%s)", batch.pk, lost)
+    if _queue_again(batch, mine, attempt):
         return batch
-    except importers.ImportFileError as error:
-        return _fail(batch, [{"line": error.line, "message": str(error), "severity": "error"}], [])
-    except Exception:
-        logger.exception("Import of batch %s failed", batch.pk)
-        message = f"{batch.filename}: the import failed unexpectedly; nothing was written."
-        return _fail(batch, [{"line": None, "message": message, "severity": "error"}], [])
+    raise lost
+
+
+def _queue_again(batch: ImportBatch, mine, attempt: int) -> bool:
+    try:
+        beat = mine.values_list("heartbeat_at", flat=True).first()
+        if beat is None or not import_worker_stopped(batch.pk, attempts=attempt, heartbeat_at=beat):
+            return False
+        batch.refresh_from_db()
+    except (OperationalError, InterfaceError):
+        return False
+    return True
+
+
+def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
+    step("reading the file", 5)
+    with batch.file.open("rb") as fh:
+        content = fh.read()
+    step("parsing", 10)
+    result = importers.parse(
+        content, batch.filename, batch.format, column_mapping=batch.column_mapping
+    )
+    problems = [
+        {"line": p.line, "message": p.message, "severity": p.severity} for p in result.problems
+    ]
+    step("validating", 35)
+    problems += [
+        {"line": line, "message": message, "severity": severity}
+        for line, message, severity in validate_entries(batch.filename, result.records)
+    ]
+    errors = [p for p in problems if p["severity"] == "error"]
+    if errors:
+        return _fail(batch, attempt, errors, problems)
+    if not result.records:
+        message = f"{batch.filename} holds no records."
+        error = [{"line": None, "message": message, "severity": "error"}]
+        return _fail(batch, attempt, error, problems)
+
+    step("de-duplicating and writing", 45)
+    wait_for_plan = dedup_plan_start(review=batch.review, new=result.records)
+    with transaction.atomic():
+        ids = records_insert(batch, result.records)
+        dedup_apply(wait_for_plan(), review=batch.review, new_ids=ids)
+        statistics_refresh(len(ids))
+        _rank_new_records(batch.review)
+        # Done, if the batch is still this run's (not cancelled, not taken for dead and queued
+        # again): else everything above rolls back. A cancel arriving after this UPDATE waits
+        # for the commit on the row lock, then finds the batch done.
+        now = timezone.now()
+        done = {"record_count": len(ids), "problems": problems, "status": ImportStatus.DONE,
+                "phase": "", "progress": 100, "finished_at": now, "heartbeat_at": now}  # fmt: skip
+        if not mine.update(**done):
+            raise _Stopped
+        for name, value in done.items():
+            setattr(batch, name, value)
+    if progress:
+        progress("done", 100)
+    return batch
 
 
 def _rank_new_records(review: Review) -> None:
@@ -249,14 +318,159 @@ def _rank_new_records(review: Review) -> None:
     ranking_after_import(review)
 
 
-def _fail(batch: ImportBatch, errors: list[dict], problems: list[dict]) -> ImportBatch:
+def _fail(
+    batch: ImportBatch, attempt: int, errors: list[dict], problems: list[dict]
+) -> ImportBatch:
+    """Fail the batch, if this run still holds it."""
     shown = errors[:20]
     more = f"\n… and {len(errors) - len(shown)} more problems." if len(errors) > len(shown) else ""
-    batch.error = "\n".join(e["message"] for e in shown) + more
-    batch.problems = problems or errors
-    batch.status, batch.phase = ImportStatus.FAILED, ""
-    batch.finished_at = timezone.now()
-    batch.save(update_fields=["error", "problems", "status", "phase", "finished_at"])
+    fields = {
+        "error": "\n".join(e["message"] for e in shown) + more,
+        "problems": problems or errors,
+        "status": ImportStatus.FAILED,
+        "phase": "",
+        "finished_at": timezone.now(),
+    }
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING, attempts=attempt).update(
+        **fields
+    )
+    batch.refresh_from_db()
+    return batch
+
+
+# Faults: a run that lost its process, cancel and retry ------------------------------------
+
+WORKER_STOPPED = (
+    "The background worker stopped (or lost its database connection) while importing this file "
+    "{n} time{s}; nothing was written. Retry the import, or ask the site's administrator to "
+    "look at the worker's log."
+)
+
+
+def imports_sweep(*, now=None) -> int:
+    """Find running imports whose heartbeat is older than IMPORT_STALE_SECONDS (their process
+    died) and queue each again, or fail it with the reason once IMPORT_MAX_ATTEMPTS runs have
+    started. Safe to run from several processes at once. Returns how many it handled."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    stale = ImportBatch.objects.filter(status=ImportStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, created_at__lt=stale_before)
+    )
+    return sum(
+        import_worker_stopped(pk, attempts=attempts, heartbeat_at=beat)
+        for pk, attempts, beat in stale.values_list("pk", "attempts", "heartbeat_at")
+    )
+
+
+def import_is_stale(batch: ImportBatch, *, now=None) -> bool:
+    """Has this running batch lost its process? (the import page checks on each poll)"""
+    if batch.status != ImportStatus.RUNNING:
+        return False
+    beat = batch.heartbeat_at or batch.created_at
+    now = now or timezone.now()
+    return beat < now - timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+
+
+def import_worker_stopped(batch_id: int, *, attempts: int, heartbeat_at) -> bool:
+    """The process running attempt `attempts` of the batch is gone: queue the batch again, or
+    fail it after IMPORT_MAX_ATTEMPTS. A compare-and-set on (status, attempts, heartbeat): a
+    run that is alive after all, or another sweep, wins. True if this call changed the batch."""
+    from review.worker import tasks_abandoned
+
+    rows = ImportBatch.objects.filter(
+        pk=batch_id, status=ImportStatus.RUNNING, attempts=attempts, heartbeat_at=heartbeat_at
+    )
+    with transaction.atomic():
+        if attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            message = WORKER_STOPPED.format(n=attempts, s="" if attempts == 1 else "s")
+            changed = rows.update(
+                status=ImportStatus.FAILED, phase="", error=message, finished_at=timezone.now(),
+                problems=[{"line": None, "message": message, "severity": "error"}],
+            )  # fmt: skip
+            if changed:
+                logger.warning("Import batch %s failed: its worker stopped %s times", batch_id,
+                               attempts)  # fmt: skip
+        else:
+            changed = rows.update(
+                status=ImportStatus.PENDING, phase="queued again after the worker stopped",
+                progress=0,
+            )  # fmt: skip
+            if changed:
+                logger.warning("Import batch %s lost its worker (attempt %s): queued again",
+                               batch_id, attempts)  # fmt: skip
+                _enqueue(batch_id)
+        if changed:
+            tasks_abandoned("review.tasks.run_import", [batch_id])
+    return bool(changed)
+
+
+def _enqueue(batch_id: int) -> None:
+    from review.tasks import run_import
+
+    transaction.on_commit(lambda: run_import.enqueue(batch_id))
+
+
+def import_may_act(user, batch: ImportBatch) -> bool:
+    """Who may cancel or retry an import: its uploader while a member of the review, and the
+    review's leads (`review.access.review_for_user` checked membership already)."""
+    import rules
+
+    if rules.test_rule("review.manage", user, batch.review):
+        return True
+    return batch.uploaded_by_id is not None and batch.uploaded_by_id == user.pk
+
+
+def import_cancel(*, batch: ImportBatch, user) -> ImportBatch:
+    """Cancel a waiting or running import; nothing is written. A running import stops at its
+    next step, or before its write commits (it locks the batch and finds it cancelled); an
+    import that committed first is done, and the cancel is refused."""
+    if not import_may_act(user, batch):
+        raise PermissionDenied("Only the person who uploaded this file or a lead can cancel it.")
+    message = f"Cancelled by {user.get_username()}; nothing was written."
+    changed = ImportBatch.objects.filter(
+        pk=batch.pk, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.CANCELLED, phase="", error=message, finished_at=timezone.now())
+    batch.refresh_from_db()
+    if not changed:
+        raise ValidationError(
+            f"{batch.filename} is {batch.get_status_display().lower()}: it can no longer be "
+            "cancelled."
+        )
+    return batch
+
+
+def import_retry(*, batch: ImportBatch, user) -> ImportBatch:
+    """Run a failed or cancelled import again from its stored file: CSV/Excel go back to their
+    column page, other formats start (in the background when large)."""
+    if not import_may_act(user, batch):
+        raise PermissionDenied("Only the person who uploaded this file or a lead can retry it.")
+    tabular = batch.format in TABULAR
+    changed = ImportBatch.objects.filter(
+        pk=batch.pk, status__in=[ImportStatus.FAILED, ImportStatus.CANCELLED]
+    ).update(
+        status=ImportStatus.PENDING, attempts=0, error="", problems=[], progress=0,
+        heartbeat_at=None, finished_at=None,
+        phase="waiting for the columns to be confirmed" if tabular else "",
+    )  # fmt: skip
+    batch.refresh_from_db()
+    if not changed:
+        raise ValidationError(
+            f"{batch.filename} is {batch.get_status_display().lower()}: only a failed or "
+            "cancelled import can be retried."
+        )
+    if not batch.file:
+        return _fail_now(batch, f"{batch.filename}: the uploaded file is gone; upload it again.")
+    if tabular:
+        return batch  # its column page again (the columns may have been the problem)
+    return _start(batch)
+
+
+def _fail_now(batch: ImportBatch, message: str) -> ImportBatch:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.FAILED, error=message, finished_at=timezone.now(),
+        problems=[{"line": None, "message": message, "severity": "error"}],
+    )  # fmt: skip
+    batch.refresh_from_db()
     return batch
 
 

@@ -62,9 +62,15 @@ def import_mapping(request, slug, batch_id):
 def import_detail(request, slug, batch_id):
     review = review_for_user(request.user, slug)
     batch = get_object_or_404(review.imports.select_related("source", "uploaded_by"), pk=batch_id)
+    if import_service.import_is_stale(batch):  # its process died: queue it again (or fail it)
+        import_service.import_worker_stopped(
+            batch.pk, attempts=batch.attempts, heartbeat_at=batch.heartbeat_at
+        )
+        batch.refresh_from_db()
     context = {
         "review": review,
         "can": abilities(request.user, review),
+        "may_act": import_service.import_may_act(request.user, batch),
         "batch": batch,
         "summary": import_service.import_summary(batch)
         if batch.status == ImportStatus.DONE
@@ -74,6 +80,35 @@ def import_detail(request, slug, batch_id):
     if request.htmx:
         template += "#import-status"
     return render(request, template, context)
+
+
+@require_POST
+def import_cancel(request, slug, batch_id):
+    """Cancel a waiting or running import (its uploader or a lead); nothing is written."""
+    review = review_for_user(request.user, slug)
+    batch = get_object_or_404(review.imports, pk=batch_id)
+    try:
+        import_service.import_cancel(batch=batch, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"The import of {batch.filename} was cancelled.")
+    return redirect("review:import-detail", slug=review.slug, batch_id=batch.pk)
+
+
+@require_POST
+def import_retry(request, slug, batch_id):
+    """Run a failed or cancelled import again from its stored file (its uploader or a lead)."""
+    review = review_for_user(request.user, slug)
+    batch = get_object_or_404(review.imports, pk=batch_id)
+    try:
+        batch = import_service.import_retry(batch=batch, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        if batch.status == ImportStatus.PENDING and batch.format in import_service.TABULAR:
+            return redirect("review:import-mapping", slug=review.slug, batch_id=batch.pk)
+    return redirect("review:import-detail", slug=review.slug, batch_id=batch.pk)
 
 
 def duplicates(request, slug):

@@ -197,6 +197,7 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"  # by its uploader or a lead; nothing was written
 
 
 class ImportBatch(models.Model):
@@ -226,6 +227,15 @@ class ImportBatch(models.Model):
     )
     phase = models.CharField(max_length=40, blank=True, help_text="What a running import does now.")
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    # The lease of the process running it (review.heartbeat): a running import whose heartbeat is
+    # older than IMPORT_STALE_SECONDS lost its worker, and is queued again (import_service.
+    # imports_sweep) until IMPORT_MAX_ATTEMPTS runs have started, then failed.
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the process running it."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started (a worker that stopped mid-way counts)."
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -36,6 +36,16 @@ urlpatterns = [
         name="import-detail",
     ),
     path(
+        "reviews/<slug:slug>/imports/<int:batch_id>/cancel/",
+        import_views.import_cancel,
+        name="import-cancel",
+    ),
+    path(
+        "reviews/<slug:slug>/imports/<int:batch_id>/retry/",
+        import_views.import_retry,
+        name="import-retry",
+    ),
+    path(
         "reviews/<slug:slug>/imports/<int:batch_id>/columns/",
         import_views.import_mapping,
         name="import-mapping",

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import numpy as np
+from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
@@ -68,11 +69,18 @@ TA = Stage.TITLE_ABSTRACT
 #: the most decisions between two retrains in the app (the simulation allows up to 30: the app's
 #: ranking is at least as fresh as the benchmarked one)
 MAX_LAG = 10
-#: a queued retrain not run after this long (a worker that died) may be queued again
-STALE_REQUEST = timedelta(minutes=10)
 #: places of a reviewer's own ranking that are stored (it is retrained every few of their
 #: decisions; past these the queue follows the shared order)
 PERSONAL_RANKS = 1000
+
+
+def claim_stale_before(now=None):
+    """A retrain claimed (`training_requested_at`) before this moment lost its worker and may be
+    queued again: a running retrain keeps its claim fresh with a heartbeat
+    (`screening.tasks`), so a claim older than RANKING_STALE_SECONDS is one whose worker died
+    (or one that waited that long behind other work: queuing it twice is harmless, the second
+    run finds nothing claimed and returns)."""
+    return (now or timezone.now()) - timedelta(seconds=django_settings.RANKING_STALE_SECONDS)
 
 
 def prioritisation_for(review: Review) -> Prioritisation:
@@ -270,10 +278,10 @@ def ranking_after_decision(review: Review, reviewer=None) -> bool:
 
 def _claim_retrain(rows) -> bool:
     """Claim the retrain of the one row in `rows` (its `training_requested_at`): False when one
-    is already queued, unless that claim is older than STALE_REQUEST (a worker that died)."""
+    is already queued, unless that claim is stale (`claim_stale_before`: a worker that died)."""
     now = timezone.now()
     unclaimed = Q(training_requested_at__isnull=True) | Q(
-        training_requested_at__lt=now - STALE_REQUEST
+        training_requested_at__lt=claim_stale_before(now)
     )
     return bool(rows.filter(unclaimed).update(training_requested_at=now))
 
@@ -323,8 +331,10 @@ def _own_decisions(review: Review, reviewer) -> int:
 
 
 def _queue_follows_ranking(settings: Prioritisation | None) -> bool:
-    return settings is not None and settings.enabled and not (
-        settings.sampling_started_at or settings.stopped_at
+    return (
+        settings is not None
+        and settings.enabled
+        and not (settings.sampling_started_at or settings.stopped_at)
     )
 
 
@@ -406,7 +416,7 @@ def _personal_due(review: Review, reviewer, ranking: ReviewerRanking) -> bool:
 def _queue_personal_retrain(review: Review, reviewer) -> bool:
     ranking, _ = ReviewerRanking.objects.get_or_create(review=review, reviewer=reviewer)
     requested = ranking.training_requested_at
-    if requested is not None and requested >= timezone.now() - STALE_REQUEST:
+    if requested is not None and requested >= claim_stale_before():
         return False  # one is queued already (it will see this decision too)
     if not _personal_due(review, reviewer, ranking):
         return False
