@@ -46,6 +46,10 @@ class Limits:
     rows_setting: str = "SPREADSHEET_MAX_ROWS"
 
 
+class SpreadsheetTooLarge(ImportFileError):
+    """The workbook is past one of the limits (the message names it and its setting)."""
+
+
 def size_text(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
@@ -69,14 +73,14 @@ def check_workbook(source, filename: str, limits: Limits) -> None:
         elif hasattr(source, "seek"):
             source.seek(0)
     if len(infos) > limits.max_members:
-        raise ImportFileError(
+        raise SpreadsheetTooLarge(
             filename,
             f"the workbook holds {len(infos):,} parts; at most {limits.max_members:,} are "
             f"accepted ({limits.prefix}_MAX_MEMBERS).",
         )
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed:
-        raise ImportFileError(
+        raise SpreadsheetTooLarge(
             filename,
             f"the workbook expands to {size_text(total)}; at most "
             f"{size_text(limits.max_uncompressed)} uncompressed is accepted "
@@ -87,7 +91,7 @@ def check_workbook(source, filename: str, limits: Limits) -> None:
             continue
         ratio = info.file_size / max(info.compress_size, 1)
         if ratio > limits.max_ratio:
-            raise ImportFileError(
+            raise SpreadsheetTooLarge(
                 filename,
                 f"its part {info.filename} expands from {size_text(info.compress_size)} to "
                 f"{size_text(info.file_size)} ({ratio:,.0f} times); a workbook part may expand "
@@ -175,14 +179,14 @@ def rows(sheet, filename: str, limits: Limits, *, stop_after: int | None = None)
         sheet.iter_rows(min_row=1, max_row=last, max_col=width, values_only=True), start=1
     ):
         if number > limits.max_rows:
-            raise ImportFileError(
+            raise SpreadsheetTooLarge(
                 filename,
                 f"the worksheet has more than {limits.max_rows:,} rows; at most "
                 f"{limits.max_rows:,} are accepted ({limits.rows_setting}). Split the file.",
                 number,
             )
         if len(row) >= width and row[width - 1] not in (None, ""):
-            raise ImportFileError(
+            raise SpreadsheetTooLarge(
                 filename,
                 f"row {number} has more than {limits.max_columns:,} columns; at most "
                 f"{limits.max_columns:,} are accepted ({limits.prefix}_MAX_COLUMNS).",
