@@ -91,16 +91,15 @@ def _content_length(request) -> int:
 
 
 def _refused(request, limit: UploadLimit, message: str):
-    response = render(
+    # No "Connection: close" here: WSGI forbids hop-by-hop headers (runserver asserts on them).
+    # The server deals with the unread rest of the body: gunicorn discards it before reading
+    # another request on the connection, runserver reads and drops it.
+    return render(
         request,
         "upload_refused.html",
         {"message": message, "back": request.path, "limit": limit},
         status=413,
     )
-    if limit.received or _content_length(request):
-        # the body was not (all) read: the connection cannot carry another request
-        response["Connection"] = "close"
-    return response
 
 
 class UploadLimitMiddleware:

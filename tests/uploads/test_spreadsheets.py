@@ -246,3 +246,13 @@ def test_an_extraction_sheet_past_its_row_limit_is_refused(client, review, revie
     assert "sheet.csv: more than 50 rows; at most 50 are accepted (EXTRACTION_SHEET_MAX_ROWS)" in (
         html
     )
+
+
+def test_the_csv_preview_keeps_a_utf16_newline_whole(review):
+    row = "Étude {},2020\r\n"
+    text = "\ufeffTitle,Year\r\n" + "".join(row.format(i) for i in range(30_000))
+    data = text.encode("utf-16-le")
+    assert len(data) > importers.PREVIEW_BYTES
+    result = importers.preview(io.BytesIO(data), "utf16.csv", "csv", rows=3)
+    assert result.headers == ["Title", "Year"]
+    assert [r.title for r in result.records] == ["Étude 0", "Étude 1", "Étude 2"]
