@@ -57,7 +57,7 @@ def test_the_view_still_refuses_a_pdf_over_the_limit(record, settings):
 
     settings.FULLTEXT_MAX_UPLOAD_MB = 1
     big = SimpleUploadedFile("big.pdf", PDF + b"%" + b"x" * (1024 * 1024))
-    with pytest.raises(ValidationError, match="“big.pdf” is larger than the 1 MB limit"):
+    with pytest.raises(ValidationError, match=r"“big\.pdf” is larger than the 1 MB limit"):
         fulltext_file_check(big)
 
 
