@@ -9,9 +9,15 @@ size (`ImportForm.clean_file` saw the size only after a 201 MB file had been rec
   limit plus `UPLOAD_FORM_FIELDS_BYTES` (the room for the form's other fields): not one byte of
   the body is read. Django never reads past Content-Length, so this bounds every request.
 - `LimitedUploadHandler` (first in FILE_UPLOAD_HANDLERS) counts the bytes of the request's
-  files as they arrive, chunk by chunk, and stops the upload (`StopUpload`, the rest of the
-  body left unread) as soon as they pass the limit; the middleware then answers 413 too. So
-  a body within the Content-Length allowance still cannot bring a file past its limit.
+  files as they arrive, chunk by chunk, and stops the upload (`StopUpload`) as soon as they
+  pass the limit; the middleware then answers 413 too. So a body within the Content-Length
+  allowance still cannot bring a file past its limit. The little that is left of such a body
+  (at most DRAIN_BYTES, 1 MB) is read and dropped so that the client gets the 413 page.
+
+A body refused by its Content-Length is never read: a client that waits for `100 Continue`
+(curl) gets the 413 at once; one that sends the body straight away (browsers) may see the
+connection closed under it instead of the page, since gunicorn does not linger. In production
+the reverse proxy refuses such bodies first with its own 413 (docs/operations.md).
 
 Only the view's limit is read from settings; the views and forms keep their own checks (a
 bulk upload's ZIP content, the PDF type) as before.
@@ -39,6 +45,9 @@ UPLOAD_LIMITS = {
                               lambda: settings.EXTRACTION_SHEET_MAX_MB * _MB,
                               "an extraction sheet"),
 }  # fmt: skip
+#: A file stopped past its limit with no more than this left of the body has the rest read and
+#: dropped (the client then gets the 413 page); with more left, the rest is never read.
+DRAIN_BYTES = _MB
 _OTHER = ("UPLOAD_MAX_OTHER_MB", lambda: settings.UPLOAD_MAX_OTHER_MB * _MB, "an upload")
 
 
@@ -127,6 +136,10 @@ class LimitedUploadHandler(FileUploadHandler):
     def __init__(self, request=None):
         super().__init__(request)
         self.upload = upload_limit(request) if request is not None else None
+        self.body_length = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        self.body_length = content_length
 
     def receive_data_chunk(self, raw_data, start):
         if self.upload is None:
@@ -137,7 +150,11 @@ class LimitedUploadHandler(FileUploadHandler):
             self.upload.refused = self.upload.message(
                 self.upload.received, self.file_name, so_far=True
             )
-            raise StopUpload(connection_reset=True)
+            # Up to DRAIN_BYTES left of the body are read and dropped, so that the client, which
+            # is still sending, receives the 413 page instead of a reset connection; more is
+            # left unread.
+            left = self.body_length - self.upload.received
+            raise StopUpload(connection_reset=left > DRAIN_BYTES)
         return raw_data
 
     def file_complete(self, file_size):

@@ -160,6 +160,20 @@ def test_an_oversize_file_is_stopped_while_it_streams_in(client, review, import_
     assert not ImportBatch.objects.exists()
 
 
+def test_a_file_just_past_the_limit_has_the_rest_drained_so_the_page_arrives(
+    client, review, import_url, settings
+):
+    """With less than DRAIN_BYTES left, the rest of the body is read and dropped: a browser that
+    is still sending gets the 413 page, not a reset connection."""
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1 * MB
+    source = factories.SourceFactory(review=review)
+    body = Body({"source": source.pk}, "over.ris", MB + MB // 2, first=b"TY  - JOUR\n")
+    response = post(client, import_url, body)
+    assert response.status_code == 413
+    assert "over.ris is larger than 1.0 MB" in response.content.decode()
+    assert body.bytes_read == body.length
+
+
 def test_an_accepted_50_mb_export_is_never_held_in_memory(
     client, review, import_url, settings, django_capture_on_commit_callbacks
 ):
