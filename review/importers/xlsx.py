@@ -9,6 +9,9 @@ that takes a web worker down when it is parsed in full. Before openpyxl reads an
 - a part larger than 1 MB that expands more than `max_ratio` times (what a zip bomb does:
   ordinary workbooks expand 5 to 20 times).
 
+The declared sizes bind: Python's zipfile never returns more than a part's declared size (and
+checks its CRC), so a zip that understates them cannot expand further.
+
 Reading is bounded too: `rows()` stops past `max_rows` rows and reads at most `max_columns + 1`
 columns of each (a sheet whose declared dimension reaches column XFD would otherwise be padded
 to 16,384 cells a row), refusing a sheet past either limit with a message naming it.
