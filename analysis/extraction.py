@@ -7,8 +7,10 @@ this module stores what passed and nothing else, atomically.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
+import operator
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -360,21 +362,142 @@ class SheetSummary:
     rob_rows: int
 
 
-def _read_sheet(name: str, content: bytes):
+def sheet_limits():
+    """What an uploaded extraction sheet may hold: the spreadsheet limits of the imports, with
+    EXTRACTION_SHEET_MAX_ROWS rows (a row is one study and outcome)."""
+    from django.conf import settings
+
+    from review.importers import xlsx
+
+    return xlsx.Limits(
+        max_uncompressed=settings.SPREADSHEET_MAX_UNCOMPRESSED_MB * 1024 * 1024,
+        max_ratio=settings.SPREADSHEET_MAX_RATIO,
+        max_members=settings.SPREADSHEET_MAX_MEMBERS,
+        max_rows=settings.EXTRACTION_SHEET_MAX_ROWS,
+        max_columns=settings.SPREADSHEET_MAX_COLUMNS,
+        rows_setting="EXTRACTION_SHEET_MAX_ROWS",
+    )
+
+
+def _excel_cell(value):
+    """A workbook value as pandas.read_excel gave it: 2019.0 is 2019, an empty cell or an error
+    (#N/A) is "", numbers and dates stay what they are."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value in _EXCEL_ERRORS:
+        return ""
+    return value
+
+
+_IS_NONE = functools.partial(operator.is_, None)
+
+
+def _used_width(row: tuple) -> int:
+    """The row's length without its trailing empty cells (rows come padded to
+    SPREADSHEET_MAX_COLUMNS + 1), found at C speed."""
+    try:
+        return len(row) - list(map(_IS_NONE, reversed(row))).index(False)
+    except ValueError:
+        return 0
+
+
+_EXCEL_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
+
+
+def _excel_frame(name: str, content: bytes, limits):
+    """The first worksheet as a frame (header: its first non-blank row), read by
+    review.importers.xlsx: the zip directory is checked before anything is parsed (a zip bomb
+    is refused naming the limit), at most `limits.max_rows` rows and `max_columns` columns are
+    read. Like pandas.read_excel: unnamed columns are "Unnamed: i", repeated ones "name.1",
+    trailing blank rows dropped."""
     import pandas as pd
 
+    from review.importers import xlsx
+
+    book = xlsx.open_workbook(content, name, limits)
+    try:
+        if not book.worksheets:
+            return pd.DataFrame()
+        rows = []
+        for _number, row in xlsx.rows(book.worksheets[0], name, limits):
+            cells = [_excel_cell(c) for c in row[: _used_width(row)]]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if cells or rows:  # blank rows before the header are skipped
+                rows.append(cells)
+    finally:
+        book.close()
+    while rows and not rows[-1]:
+        rows.pop()
+    if not rows:
+        return pd.DataFrame()
+    width = max(len(r) for r in rows)
+    headers, seen = [], {}
+    for i, cell in enumerate(rows[0] + [""] * (width - len(rows[0]))):
+        header = str(cell) if cell != "" else f"Unnamed: {i}"
+        if header in seen:
+            seen[header] += 1
+            header = f"{header}.{seen[header]}"
+        else:
+            seen[header] = 0
+        headers.append(header)
+    body = [r + [""] * (width - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=headers, dtype=object)
+
+
+def _read_sheet(name: str, content: bytes):
+    """The sheet as a frame of text (and, from Excel, numbers), within `sheet_limits()`: a
+    sheet is read in the request, so it is bounded (EXTRACTION_SHEET_MAX_MB by the upload,
+    rows, columns, and a workbook's uncompressed size and expansion before it is parsed)."""
+    import pandas as pd
+
+    from review.importers import ImportFileError
+    from review.importers.xlsx import SpreadsheetTooLarge
+
+    limits = sheet_limits()
     try:
         if name.lower().endswith((".xlsx", ".xlsm")):
             # numeric cells stay numbers (never re-read from text); the rest is text
-            frame = pd.read_excel(io.BytesIO(content), dtype=object)
+            frame = _excel_frame(name, content, limits)
         else:
             frame = pd.read_csv(
-                io.BytesIO(content), dtype=str, sep=None, engine="python", encoding="utf-8-sig"
+                io.BytesIO(content),
+                dtype=str,
+                sep=None,
+                engine="python",
+                encoding="utf-8-sig",
+                nrows=limits.max_rows + 1,
             )
+    except SpreadsheetTooLarge as exc:
+        raise ExtractionError({"file": [str(exc)]}) from exc
+    except ImportFileError as exc:
+        raise ExtractionError(
+            {"file": [f"{name}: cannot read it as CSV or Excel ({exc.message})."]}
+        ) from exc
     except Exception as exc:  # pandas raises many kinds; all mean "not a readable sheet"
         raise ExtractionError(
             {"file": [f"{name}: cannot read it as CSV or Excel ({exc})."]}
         ) from exc
+    if len(frame) > limits.max_rows:
+        raise ExtractionError(
+            {
+                "file": [
+                    f"{name}: more than {limits.max_rows:,} rows; at most {limits.max_rows:,} "
+                    "are accepted (EXTRACTION_SHEET_MAX_ROWS)."
+                ]
+            }
+        )
+    if len(frame.columns) > limits.max_columns:
+        raise ExtractionError(
+            {
+                "file": [
+                    f"{name}: {len(frame.columns):,} columns; at most {limits.max_columns:,} are "
+                    "accepted (SPREADSHEET_MAX_COLUMNS)."
+                ]
+            }
+        )
     # a text cell the sheet's download quoted against formula injection ('=cmd) is the user's
     # text again (=cmd): exactly one apostrophe before a formula character is taken off
     frame.columns = [unquote_cell(str(c).strip()) for c in frame.columns]
@@ -638,9 +761,7 @@ def sheet_csv(review) -> str:
         tail = [
             moderator_for_input(m, mod_values.get((study.pk, m.pk), ""), decimal)
             for m in moderators
-        ] + [
-            getattr(rob, d, "") if rob else "" for d in rob_fields
-        ]
+        ] + [getattr(rob, d, "") if rob else "" for d in rob_fields]
         for outcome in outcomes or [None]:
             d = data.get((study.pk, outcome.pk)) if outcome else None
             values = d.values if d else {}

@@ -15,6 +15,14 @@ Environment variables (all optional unless DEBUG is off):
     FULLTEXT_MAX_UPLOAD_MB  the largest full-text PDF a user may upload, in MB (default 50).
     FULLTEXT_BULK_MAX_MB  the most a lead may upload at once as PDFs or a ZIP (uncompressed),
                           in MB (default 500).
+    EXTRACTION_SHEET_MAX_MB, EXTRACTION_SHEET_MAX_ROWS  the filled-in extraction sheet: its
+                          size (default 10) and rows (default 5,000).
+    UPLOAD_MAX_OTHER_MB   any other form's upload, in MB (default 10).
+    UPLOAD_FORM_FIELDS_BYTES  room for a form's other fields beside its files (default 1 MB).
+    SPREADSHEET_MAX_UNCOMPRESSED_MB, SPREADSHEET_MAX_RATIO, SPREADSHEET_MAX_MEMBERS,
+    SPREADSHEET_MAX_ROWS, SPREADSHEET_MAX_COLUMNS  what an uploaded Excel workbook may hold
+                          (defaults 100 MB, 100 times per part, 2,000 parts, 200,000 rows,
+                          500 columns): checked on the zip directory before parsing.
     EXPORT_INLINE_MAX_RECORDS  Excel exports of larger reviews are built by the worker (20000).
     CONN_MAX_AGE          seconds a web worker keeps its database connection between requests
                           (default 60; 0 closes it after every request).
@@ -92,6 +100,9 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # An upload past its view's limit is a 413 before its body is read (config.uploads); it
+    # must come before anything that reads request.POST.
+    "config.uploads.UploadLimitMiddleware",
     # A NUL character in the address or a form is a 400 (PostgreSQL refuses NUL in text).
     "config.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -243,8 +254,34 @@ RANKING_STALE_SECONDS = env.float("RANKING_STALE_SECONDS", default=120.0)
 # Full texts: each PDF, and a bulk upload of several PDFs or a ZIP (its uncompressed content).
 FULLTEXT_MAX_UPLOAD_MB = env.int("FULLTEXT_MAX_UPLOAD_MB", default=50)
 FULLTEXT_BULK_MAX_MB = env.int("FULLTEXT_BULK_MAX_MB", default=500)
+# The filled-in extraction sheet (CSV or Excel), read in the request (analysis.extraction).
+EXTRACTION_SHEET_MAX_MB = env.int("EXTRACTION_SHEET_MAX_MB", default=10)
+# 2,000 rows load in about 5 s (read and written, one transaction), so 5,000 stay well inside
+# gunicorn's 30 s timeout.
+EXTRACTION_SHEET_MAX_ROWS = env.int("EXTRACTION_SHEET_MAX_ROWS", default=5_000)
+# Any other upload (a form with a file field that is none of the above), and the room a form's
+# other fields may take beside its files: a request whose Content-Length is past its view's
+# limit plus this is refused (413) before its body is read (config.uploads).
+UPLOAD_MAX_OTHER_MB = env.int("UPLOAD_MAX_OTHER_MB", default=10)
+UPLOAD_FORM_FIELDS_BYTES = env.int("UPLOAD_FORM_FIELDS_BYTES", default=1024 * 1024)
+# Excel workbooks (imports and the extraction sheet) are zips of XML: before anything is parsed,
+# their zip directory is checked (review.importers.xlsx): at most this much uncompressed, no
+# part over 1 MB expanding more than SPREADSHEET_MAX_RATIO times (a zip bomb), at most
+# SPREADSHEET_MAX_MEMBERS parts; reading stops past SPREADSHEET_MAX_ROWS rows (imports; the
+# sheet has EXTRACTION_SHEET_MAX_ROWS) or SPREADSHEET_MAX_COLUMNS columns.
+SPREADSHEET_MAX_UNCOMPRESSED_MB = env.int("SPREADSHEET_MAX_UNCOMPRESSED_MB", default=100)
+SPREADSHEET_MAX_RATIO = env.int("SPREADSHEET_MAX_RATIO", default=100)
+SPREADSHEET_MAX_MEMBERS = env.int("SPREADSHEET_MAX_MEMBERS", default=2000)
+SPREADSHEET_MAX_ROWS = env.int("SPREADSHEET_MAX_ROWS", default=200_000)
+SPREADSHEET_MAX_COLUMNS = env.int("SPREADSHEET_MAX_COLUMNS", default=500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
+# Files are counted as they stream in and stopped past their view's limit (config.uploads).
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,6 +2,7 @@
 de-duplicate against the review's earlier records, and write everything in one transaction.
 
     batch = import_upload(review=r, source=s, file=f, user=u)   # small files: done on return
+                                                                # (or content=bytes)
     import_confirm_mapping(batch=batch, mapping={...})          # CSV/Excel only
     import_run(batch)                                           # what the worker task calls
 
@@ -19,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +28,7 @@ from django.utils import timezone
 from review import importers, keys
 from review.dedup_service import dedup_apply, dedup_plan_start
 from review.heartbeat import Heartbeat, beat_interval
+from review.importers import xlsx
 from review.models import (
     DuplicatePair,
     ImportBatch,
@@ -77,19 +79,32 @@ def import_upload(
     review: Review,
     source: Source,
     filename: str,
-    content: bytes,
+    content: bytes | None = None,
+    file=None,
     user=None,
     format: str | None = None,
     allow_same_file: bool = False,
 ) -> ImportBatch:
     """Check and store an uploaded export; import it now, later (worker) or after its mapping.
 
+    `file` (an uploaded file, as Django streamed it to disk) or `content` (bytes). The file is
+    never read whole here: it is hashed and copied to storage in chunks, its format told from its
+    first kilobytes, and of a CSV/Excel file only the header and first rows are read to guess
+    the columns (`importers.preview`); the whole file is parsed by `import_run`, in the worker
+    for every Excel file and for files over IMPORT_BACKGROUND_MB.
+
     Raises ValidationError, naming the file, when it is too large, was imported before (unless
-    `allow_same_file`), or is not a search export we can read.
+    `allow_same_file`), is not a search export we can read, or is a workbook past the
+    spreadsheet limits (a zip bomb).
     """
-    batch = _new_batch(review, source, filename, content, user, format, allow_same_file)
+    stream = File(file) if file is not None else ContentFile(content or b"")
+    batch = _new_batch(review, source, filename, stream, user, format, allow_same_file)
     if batch.format in TABULAR:
-        batch.column_mapping = _guess_mapping(content, filename, batch.format)
+        try:
+            batch.column_mapping = _guess_mapping(stream, filename, batch.format)
+        except importers.ImportFileError as error:
+            batch.file.delete(save=False)
+            raise ValidationError(str(error)) from error
         batch.phase = "waiting for the columns to be confirmed"
         batch.save()
         return batch
@@ -111,20 +126,39 @@ def import_now(
 ) -> ImportBatch:
     """Import a file synchronously (the terminal command); CSV/Excel use the guessed columns
     unless `column_mapping` is given."""
-    batch = _new_batch(review, source, filename, content, user, format, allow_same_file)
+    stream = ContentFile(content)
+    batch = _new_batch(review, source, filename, stream, user, format, allow_same_file)
+    if batch.format in TABULAR and not column_mapping:
+        try:
+            column_mapping = _guess_mapping(stream, filename, batch.format)
+        except importers.ImportFileError as error:
+            batch.file.delete(save=False)
+            raise ValidationError(str(error)) from error
     if batch.format in TABULAR:
-        batch.column_mapping = column_mapping or _guess_mapping(content, filename, batch.format)
+        batch.column_mapping = column_mapping
     batch.save()
     return import_run(batch, progress=progress)
 
 
-def _new_batch(review, source, filename, content, user, format, allow_same_file) -> ImportBatch:
+#: How much of the file is read to tell its format (importers.detect looks at 16 KB).
+_HEAD_BYTES = 64 * 1024
+
+
+def _new_batch(review, source, filename, stream, user, format, allow_same_file) -> ImportBatch:
     if source.review_id != review.pk:
         raise ValidationError(f'The source "{source}" belongs to another review.')
-    too_large = upload_too_large(filename, len(content))
+    size = stream.size
+    too_large = upload_too_large(filename, size)
     if too_large:
         raise ValidationError(too_large)
-    sha256 = hashlib.sha256(content).hexdigest()
+    digest = hashlib.sha256()
+    stream.seek(0)
+    for chunk in stream.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    stream.seek(0)
+    head = stream.read(_HEAD_BYTES)
+    stream.seek(0)
     earlier = (
         review.imports.filter(sha256=sha256, status=ImportStatus.DONE)
         .select_related("source")
@@ -137,7 +171,7 @@ def _new_batch(review, source, filename, content, user, format, allow_same_file)
             f"({earlier.record_count} records). Tick “import anyway” to import it again."
         )
     try:
-        detected = format or importers.detect_format(content, filename)
+        detected = format or importers.detect_format(head, filename)
     except importers.ImportFileError as error:
         raise ValidationError(str(error)) from error
     if detected not in ImportFormat.values or detected == ImportFormat.MANUAL:
@@ -148,11 +182,12 @@ def _new_batch(review, source, filename, content, user, format, allow_same_file)
         filename=filename[:255],
         format=detected,
         sha256=sha256,
-        size=len(content),
+        size=size,
         uploaded_by=user,
         status=ImportStatus.PENDING,
     )
-    batch.file.save(f"{sha256[:16]}-{filename[-80:]}", ContentFile(content), save=False)
+    batch.file.save(f"{sha256[:16]}-{filename[-80:]}", stream, save=False)
+    stream.seek(0)
     return batch
 
 
@@ -168,17 +203,32 @@ def import_confirm_mapping(*, batch: ImportBatch, mapping: dict[str, str]) -> Im
     return _start(batch)
 
 
-def _guess_mapping(content: bytes, filename: str, format: str) -> dict[str, str]:
+def spreadsheet_limits() -> xlsx.Limits:
+    """What an imported workbook may hold (SPREADSHEET_* settings)."""
+    return xlsx.Limits(
+        max_uncompressed=settings.SPREADSHEET_MAX_UNCOMPRESSED_MB * 1024 * 1024,
+        max_ratio=settings.SPREADSHEET_MAX_RATIO,
+        max_members=settings.SPREADSHEET_MAX_MEMBERS,
+        max_rows=settings.SPREADSHEET_MAX_ROWS,
+        max_columns=settings.SPREADSHEET_MAX_COLUMNS,
+    )
+
+
+def _guess_mapping(stream, filename: str, format: str) -> dict[str, str]:
+    """The columns guessed from the header (and the first rows) only: never the whole file.
+    Raises ImportFileError when a workbook is past the spreadsheet limits or unreadable."""
     try:
-        result = importers.parse(content, filename, format)
-    except importers.ImportFileError:
-        return {}
+        result = importers.preview(stream, filename, format, limits=spreadsheet_limits())
+    finally:
+        stream.seek(0)
     return dict(result.column_mapping or {})
 
 
 def _start(batch: ImportBatch) -> ImportBatch:
-    """Import now when the file is small, else hand it to the background worker."""
-    if batch.size > settings.IMPORT_BACKGROUND_BYTES:
+    """Import now when the file is small, else hand it to the background worker. An Excel
+    workbook always goes to the worker: its size says little about its work (a few MB of
+    compressed XML can hold 200,000 rows), and a request must never parse one in full."""
+    if batch.size > settings.IMPORT_BACKGROUND_BYTES or batch.format == ImportFormat.EXCEL:
         from review.tasks import run_import
 
         batch.phase = "queued for the background worker"
@@ -271,7 +321,11 @@ def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
         content = fh.read()
     step("parsing", 10)
     result = importers.parse(
-        content, batch.filename, batch.format, column_mapping=batch.column_mapping
+        content,
+        batch.filename,
+        batch.format,
+        column_mapping=batch.column_mapping,
+        limits=spreadsheet_limits(),
     )
     problems = [
         {"line": p.line, "message": p.message, "severity": p.severity} for p in result.problems

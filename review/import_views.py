@@ -24,7 +24,7 @@ def import_create(request, slug):
                 review=review,
                 source=form.cleaned_data["source"],
                 filename=upload.name,
-                content=upload.read(),
+                file=upload,
                 user=request.user,
                 format=form.cleaned_data["format"] or None,
                 allow_same_file=form.cleaned_data["allow_same_file"],

@@ -68,30 +68,36 @@ def source_counts(review: Review) -> list[SourceCount]:
 # Imports and duplicates ----------------------------------------------------------------------
 
 
+def _import_preview(batch: ImportBatch, mapping: dict | None):
+    """The header and first rows of a CSV/Excel batch, reading only them (importers.preview)."""
+    from review import importers
+    from review.import_service import spreadsheet_limits
+
+    try:
+        with batch.file.open("rb") as fh:
+            return importers.preview(
+                fh,
+                batch.filename,
+                batch.format,
+                column_mapping=mapping,
+                limits=spreadsheet_limits(),
+            )
+    except (importers.ImportFileError, OSError):
+        return None
+
+
 def import_headers(batch: ImportBatch) -> list[str]:
     """The column headers of a CSV/Excel batch, in file order."""
-    from review import importers
-
-    with batch.file.open("rb") as fh:
-        content = fh.read()
-    try:
-        result = importers.parse(content, batch.filename, batch.format)
-    except importers.ImportFileError:
+    result = _import_preview(batch, None)
+    if result is None:
         return sorted(set((batch.column_mapping or {}).values()))
     return list(result.headers or [])
 
 
 def import_preview(batch: ImportBatch, rows: int = 5) -> list[dict]:
     """The first rows of a CSV/Excel batch as read with its current mapping."""
-    from review import importers
-
-    with batch.file.open("rb") as fh:
-        content = fh.read()
-    try:
-        result = importers.parse(
-            content, batch.filename, batch.format, column_mapping=batch.column_mapping
-        )
-    except importers.ImportFileError:
+    result = _import_preview(batch, batch.column_mapping)
+    if result is None:
         return []
     return [
         {"title": r.title, "year": r.year, "authors": "; ".join(r.authors[:3]), "doi": r.doi}

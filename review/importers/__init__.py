@@ -30,7 +30,11 @@ __all__ = [
     "guess_column_mapping",
     "iter_parse",
     "parse",
+    "preview",
 ]
+
+#: How much of a CSV the column-mapping page reads: its header and first rows are in here.
+PREVIEW_BYTES = 256 * 1024
 
 
 def parse(
@@ -40,8 +44,10 @@ def parse(
     *,
     column_mapping: dict[str, str] | None = None,
     max_field_chars: int = 1_000_000,
+    limits=None,
 ) -> ParseResult:
-    """Parse an uploaded export. ``format`` is one of FORMATS, or None to detect it."""
+    """Parse an uploaded export. ``format`` is one of FORMATS, or None to detect it.
+    ``limits`` (an ``xlsx.Limits``) bounds what an Excel workbook may hold."""
     from review.importers import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos
     from review.importers.base import Context
     from review.importers.encoding import decode
@@ -58,7 +64,7 @@ def parse(
     mapping: dict[str, str] | None = None
 
     if format == "excel":
-        mapping = tabular.parse_excel_bytes(data, ctx)
+        mapping = tabular.parse_excel_bytes(data, ctx, limits)
         return ctx.result(format, "xlsx", mapping)
     if format == "pubmed_xml":
         encoding = pubmed_xml.parse_bytes(data, ctx)
@@ -74,6 +80,46 @@ def parse(
     else:
         module = {"ris": ris, "bibtex": bibtex, "medline": medline, "wos": wos}[format]
         module.parse_text(text, ctx)
+    return ctx.result(format, encoding, mapping)
+
+
+def preview(
+    stream,
+    filename: str,
+    format: str,
+    *,
+    column_mapping: dict[str, str] | None = None,
+    rows: int = 5,
+    limits=None,
+) -> ParseResult:
+    """The header and first `rows` records of a CSV or Excel export (a binary file), reading only
+    them: the first ``PREVIEW_BYTES`` of a CSV; of a workbook, its zip directory (checked against
+    `limits`), the first rows and the shared strings they use. What the column-mapping page
+    shows, and the columns it offers, whatever the file's size."""
+    from review.importers import tabular
+    from review.importers.base import Context
+    from review.importers.encoding import decode
+
+    ctx = Context(filename, 1_000_000)
+    ctx.column_override = column_mapping
+    if format == "excel":
+        mapping = tabular.parse_excel_bytes(stream, ctx, limits, preview=rows)
+        return ctx.result(format, "xlsx", mapping)
+    if format != "csv":
+        raise ImportFileError(filename, f"only CSV and Excel files have columns, not {format!r}.")
+    stream.seek(0)
+    head = stream.read(PREVIEW_BYTES + 1)
+    stream.seek(0)
+    if not head.strip():
+        raise ImportFileError(filename, "the file is empty.")
+    if len(head) > PREVIEW_BYTES:  # keep whole lines only
+        head = head[:PREVIEW_BYTES]
+        cut = head.rfind(b"\n") + 1
+        if cut and (head.startswith(b"\xff\xfe") or (len(head) > 3 and head[1] == 0)):
+            cut += 1  # UTF-16-LE: the newline's second byte
+        head = head[:cut] or head
+    text, encoding, _ = decode(head, filename)
+    mapping = tabular.parse_csv_text(text, ctx, max_rows=rows)
     return ctx.result(format, encoding, mapping)
 
 

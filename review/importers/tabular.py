@@ -9,11 +9,10 @@ import datetime as dt
 import io
 import re
 import warnings
-import zipfile
 
 import pandas as pd
 
-from review.importers import normalise
+from review.importers import normalise, xlsx
 from review.importers.base import Context, ImportFileError
 from review.keys import fold
 
@@ -148,7 +147,8 @@ _BAD_LINE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
 _ROW_IN_ERROR = re.compile(r"(?:row|line) (\d+)")
 
 
-def parse_csv_text(text: str, ctx: Context) -> dict[str, str]:
+def parse_csv_text(text: str, ctx: Context, *, max_rows: int | None = None) -> dict[str, str]:
+    """Read CSV/TSV text; `max_rows` stops after that many rows below the header (a preview)."""
     ctx.unit = "Row"
     sep = _delimiter(text, ctx.filename)
     with warnings.catch_warnings(record=True) as caught:
@@ -164,6 +164,7 @@ def parse_csv_text(text: str, ctx: Context) -> dict[str, str]:
                 skip_blank_lines=False,
                 index_col=False,
                 engine="c",
+                nrows=max_rows,
             )
         except pd.errors.EmptyDataError:
             raise ImportFileError(ctx.filename, "the file has no header row.", 1) from None
@@ -190,33 +191,30 @@ def parse_csv_text(text: str, ctx: Context) -> dict[str, str]:
     return _records(headers, ((i + 2, row) for i, row in enumerate(rows)), ctx)
 
 
-def parse_excel_bytes(data: bytes, ctx: Context) -> dict[str, str]:
-    import openpyxl  # imported lazily: only Excel uploads need it
-
+def parse_excel_bytes(
+    data, ctx: Context, limits: xlsx.Limits | None = None, *, preview: int | None = None
+) -> dict[str, str]:
+    """Read the first worksheet of an .xlsx workbook (bytes or a binary file). The zip
+    directory is checked against `limits` before anything is parsed (xlsx.check_workbook) and
+    reading stops past its rows and columns. With `preview`, only the header and the `preview`
+    rows after it are read, and shared strings only as far as those cells need."""
     ctx.unit = "Row"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    limits = limits or xlsx.Limits()
+    head = data[:4] if isinstance(data, bytes | bytearray) else _peek(data, 4)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(
             ctx.filename,
             "this is an old Excel 97-2003 (.xls) file; save it as .xlsx or CSV and upload again.",
         )
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(
-            ctx.filename, f"this is not a readable .xlsx workbook ({exc})."
-        ) from None
-    except Exception as exc:  # openpyxl raises many kinds of errors for damaged files
-        raise ImportFileError(
-            ctx.filename, f"this is not a readable .xlsx workbook ({type(exc).__name__}: {exc})."
-        ) from None
+    book = xlsx.open_workbook(data, ctx.filename, limits, lazy=preview is not None)
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
             raise ImportFileError(ctx.filename, "the workbook has no worksheet.")
-        iterator = sheet.iter_rows(values_only=True)
+        iterator = xlsx.rows(sheet, ctx.filename, limits)
         header_row = 0
         headers: list[str] = []
-        for number, row in enumerate(iterator, start=1):
+        for number, row in iterator:
             if row and any(cell not in (None, "") for cell in row):
                 header_row = number
                 headers = [_cell(c) for c in row]
@@ -229,7 +227,9 @@ def parse_excel_bytes(data: bytes, ctx: Context) -> dict[str, str]:
         width = len(headers)
 
         def rows():
-            for number, row in enumerate(iterator, start=header_row + 1):
+            for number, row in iterator:
+                if preview is not None and number > header_row + preview:
+                    return
                 cells = [_cell(c) for c in row[:width]]
                 cells += [""] * (width - len(cells))
                 yield number, cells
@@ -237,6 +237,13 @@ def parse_excel_bytes(data: bytes, ctx: Context) -> dict[str, str]:
         return _records(headers, rows(), ctx)
     finally:
         book.close()
+
+
+def _peek(stream, n: int) -> bytes:
+    stream.seek(0)
+    head = stream.read(n)
+    stream.seek(0)
+    return head
 
 
 def _cell(value) -> str:

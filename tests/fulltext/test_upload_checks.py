@@ -36,11 +36,29 @@ def test_an_empty_or_fake_pdf_is_refused(client, record, content, message):
 
 
 def test_a_pdf_over_the_size_limit_is_refused(client, record, settings):
+    """Stopped while it streams in (config.uploads, issue 14 finding 2): a 413 naming the file
+    and the limit, before the view runs."""
     settings.FULLTEXT_MAX_UPLOAD_MB = 1
     big = PDF + b"%" + b"x" * (1024 * 1024)
     response = save(client, record, file=SimpleUploadedFile("big.pdf", big))
-    assert "“big.pdf” is larger than the 1 MB limit" in response.content.decode()
+    assert response.status_code == 413
+    assert (
+        "big.pdf is larger than 1.0 MB: the largest full text this site accepts is 1.0 MB "
+        "(FULLTEXT_MAX_UPLOAD_MB)" in response.content.decode()
+    )
     assert not Retrieval.objects.filter(record=record).exists()
+
+
+def test_the_view_still_refuses_a_pdf_over_the_limit(record, settings):
+    """The service's own check stays (a file that reaches it some other way)."""
+    from django.core.exceptions import ValidationError
+
+    from screening.services import fulltext_file_check
+
+    settings.FULLTEXT_MAX_UPLOAD_MB = 1
+    big = SimpleUploadedFile("big.pdf", PDF + b"%" + b"x" * (1024 * 1024))
+    with pytest.raises(ValidationError, match=r"“big\.pdf” is larger than the 1 MB limit"):
+        fulltext_file_check(big)
 
 
 def test_a_real_pdf_is_accepted_even_after_a_preamble(client, record):

@@ -293,7 +293,7 @@ def test_an_oversize_upload_is_refused_before_it_is_read_into_memory(
     client, review, lead, settings, monkeypatch
 ):
     """Issue 14, finding 2: a 201 MB export was read into memory (RSS 450 MB), then refused.
-    The form refuses it by its size, as Django streamed it to disk, and never reads it."""
+    It is stopped while it streams in (config.uploads), answered with 413, and never read."""
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
 
@@ -308,9 +308,10 @@ def test_an_oversize_upload_is_refused_before_it_is_read_into_memory(
     response = client.post(
         reverse("review:import-create", args=[review.slug]), {"source": source.pk, "file": big}
     )
-    assert response.status_code == 200
-    assert "huge.ris is 2.1 KB; the largest file this site accepts is 1.0 KB" in (
-        response.content.decode()
+    assert response.status_code == 413
+    assert (
+        "huge.ris is larger than 1.0 KB: the largest search export this site accepts is 1.0 KB "
+        "(IMPORT_MAX_UPLOAD_MB)" in response.content.decode()
     )
     assert reads == []
     assert not ImportBatch.objects.exists()
