@@ -31,6 +31,12 @@ Environment variables (all optional unless DEBUG is off):
     LOGIN_FAILURE_LIMIT_ADDRESS  failed logins per client address (REMOTE_ADDR: behind a
                           reverse proxy the proxy must set it) before it is locked (default 50).
     LOGIN_LOCKOUT_MINUTES  the window, and so the longest lock, in minutes (default 15).
+    PASSWORD_RESET_LIMIT  password-reset mails per e-mail address within the reset window
+                          (default 3; 0 turns it off). Requests beyond it send nothing and get
+                          the same page.
+    PASSWORD_RESET_LIMIT_ADDRESS  password-reset requests per client address (REMOTE_ADDR)
+                          within the window (default 20; 0 turns it off).
+    PASSWORD_RESET_WINDOW_MINUTES  the password-reset window, in minutes (default 60).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -157,6 +163,11 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_LIMIT_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_ADDRESS", default=50)
 LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
+# Password-reset throttling (same module): at most this many reset mails per e-mail address, and
+# requests per client address, within the window; beyond them nothing is sent, same page.
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=3)
+PASSWORD_RESET_LIMIT_ADDRESS = env.int("PASSWORD_RESET_LIMIT_ADDRESS", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.float("PASSWORD_RESET_WINDOW_MINUTES", default=60.0)
 
 # Invitations to a review's team, and open sign-up (off: people join by invitation).
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
