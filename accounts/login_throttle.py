@@ -12,10 +12,14 @@ address within PASSWORD_RESET_WINDOW_MINUTES send a mail; beyond them nothing is
 asker sees the same "check your e-mail" page as always, so the page still tells nobody whether an
 account has that address. Every request let through counts, for an unknown address too.
 
-The address is REMOTE_ADDR: behind a reverse proxy, the proxy must pass the client's address
-there (X-Forwarded-For is never read, anyone can send it).
+The address is REMOTE_ADDR, unless that is one of TRUSTED_PROXIES (a reverse proxy such as
+nginx in front of gunicorn, which sees every request come from the proxy): then it is the
+nearest address in X-Forwarded-For, read from the right, that is not itself a trusted proxy.
+Entries to its left were sent by the client and are never read (anyone can send the header).
+Without TRUSTED_PROXIES X-Forwarded-For is never read.
 """
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,9 +50,42 @@ def account_key(username: str) -> str:
     return (username or "").strip().casefold()[:150]
 
 
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def _trusted(address, proxies) -> bool:
+    return address is not None and any(address in network for network in proxies)
+
+
+def _proxies() -> list:
+    networks = []
+    for entry in settings.TRUSTED_PROXIES:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue  # config.settings refuses a bad entry at start-up
+    return networks
+
+
 def client_address(request) -> str | None:
-    """REMOTE_ADDR only (see the module's docstring)."""
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    """REMOTE_ADDR, or behind a trusted proxy the client it forwarded for (module docstring)."""
+    if request is None:
+        return None
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = _proxies() if settings.TRUSTED_PROXIES else []
+    if remote is None or not _trusted(_ip(remote), proxies):
+        return remote
+    for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _ip(entry)
+        if address is None:
+            return remote  # a malformed chain: count the proxy, never a made-up address
+        if not _trusted(address, proxies):
+            return str(address)
+    return remote
 
 
 def _window() -> timedelta:

@@ -142,3 +142,23 @@ def test_an_invalid_e_mail_is_a_form_error_not_a_count(client, ada):
     assert response.status_code == 200
     assert "Enter a valid email address" in response.content.decode()
     assert PasswordResetRequest.objects.count() == 0
+
+
+def test_behind_a_trusted_proxy_the_address_limit_is_per_client(client, ada, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.2"]
+    settings.PASSWORD_RESET_LIMIT = 100
+    settings.PASSWORD_RESET_LIMIT_ADDRESS = 2
+    for n in range(2):
+        client.post(
+            reverse("password_reset"),
+            {"email": f"x{n}@example.org"},
+            REMOTE_ADDR="10.0.0.2",
+            HTTP_X_FORWARDED_FOR="198.51.100.1",
+        )
+    client.post(
+        reverse("password_reset"),
+        {"email": "ada@example.org"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="198.51.100.2",
+    )
+    assert len(mails_to("ada@example.org")) == 1
