@@ -451,6 +451,17 @@ def report_load(results: list[dict]) -> None:
             (r["database"], s.accepted / r["run"]["window_s"], 100 * s.accepted / max(1, attempts))
         )
     print()
+    for r in results:
+        # The machine is shared: what the servers got of it differs between runs, so compare
+        # what an accepted decision cost them, not only the rate.
+        cpu = bench_load._cpu(r["run"])
+        seconds = cpu["gunicorn"] / 100 * r["run"]["window_s"]
+        per = 1000 * seconds / max(1, r["stats"].accepted)
+        print(
+            f"{r['database']}, {r['pace']}: gunicorn CPU {seconds:.1f} s over the window, "
+            f"{per:.0f} ms per accepted decision"
+        )
+    print()
     for pace, rows in by_pace.items():
         text = "; ".join(
             f"{name}: {rate:.2f} accepted/s, {share:.1f}%" for name, rate, share in rows
@@ -475,11 +486,12 @@ def main() -> None:
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
         flush=True,
     )
-    demo = load_results = None
+    load_results = None
     try:
         bench_load._call(env, "collectstatic")
         if "demo" in PARTS:
             demo = part_demo(env, folder)
+            report_demo(demo)  # now: a failure in the load part must not lose it
         if "load" in PARTS:
             load_results = part_load(env, folder)
         if not os.environ.get("BENCH_SCALE_KEEP"):
@@ -489,8 +501,6 @@ def main() -> None:
             print(f"BENCH_SCALE_KEEP: logs stay in {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    if demo is not None:
-        report_demo(demo)
     if load_results:
         report_load(load_results)
 
