@@ -22,7 +22,7 @@ the answer (a 302 with a session cookie; anything else is counted as failed). Re
 worker count: median and max latency over the rounds, logins/s (logins / time from the common
 start to the last answer, per round, median), failures; and, measured in the set-up process,
 the CPU time one hash of the default hasher costs on this machine (so 50 logins need at least
-50 × that / cores of wall time, whatever the worker count).
+50 times that / cores of wall time, whatever the worker count).
 
 The login throttle counts failures only: 50 successful logins from 127.0.0.1 lock nothing.
 """
@@ -150,6 +150,7 @@ def _serve(env: dict, workers: int, ports: list[int], log: Path) -> list[subproc
                         str(workers),
                         "-b",
                         f"127.0.0.1:{port}",
+                        "--preload",
                         "--error-logfile",
                         "-",
                     ],

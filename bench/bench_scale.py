@@ -9,7 +9,9 @@ postgres://postgres@127.0.0.1:5432/scale_demo). That database is dropped and cre
 each part (its contents are lost), and dropped at the end unless BENCH_SCALE_KEEP is set.
 
 The processes are those of a deployment on several machines, here on one: two `gunicorn
-config.wsgi` servers on two ports of 127.0.0.1, two `manage.py db_worker --queue-name '*'
+config.wsgi --preload` servers on two ports of 127.0.0.1 (--preload: the app, URL conf included,
+is imported once in the master; without it four cold workers importing it at once on the busy
+machine overran gunicorn's 30 s timeout and answered 500), two `manage.py db_worker --queue-name '*'
 --no-reload` workers (each with its own --worker-id, at nice 19 as the README runs it), all with
 the same settings (bench_load's server environment: DEBUG off, SECURE_SSL_REDIRECT off, one
 SECRET_KEY), one PostgreSQL database and one MEDIA_ROOT folder (what shared storage is on
@@ -163,6 +165,7 @@ class Site:
                                 str(self.workers),
                                 "-b",
                                 f"127.0.0.1:{port}",
+                                "--preload",
                                 "--error-logfile",
                                 "-",
                             ],

@@ -164,3 +164,14 @@ def test_check_deploy_passes_behind_a_proxy():
         TRUSTED_PROXIES="127.0.0.1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_wsgi_module_imports_the_url_configuration_before_any_request():
+    """A cold web worker's first request imported the URL conf (scikit-learn, scipy, matplotlib:
+    seconds of CPU). Four workers doing it at once on a busy 2-core machine overran gunicorn's
+    30 s timeout and the login page answered 500 (bench scale); now it happens at start-up, once
+    in the master with `gunicorn --preload`."""
+    code = "import sys, config.wsgi; print('config.urls' in sys.modules, 'sklearn' in sys.modules)"
+    result = run(code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
