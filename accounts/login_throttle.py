@@ -6,7 +6,7 @@ an address once it has LOGIN_FAILURE_LIMIT_ADDRESS; while locked, no password is
 Names that match no account count the same way (the message never tells whether one exists).
 A successful login, or a password reset, clears the account's failures.
 
-The password-reset form is throttled the same way (reset_allowed, reset_record): at most
+The password-reset form is throttled the same way (reset_lockout, reset_record): at most
 PASSWORD_RESET_LIMIT requests per e-mail address and PASSWORD_RESET_LIMIT_ADDRESS per client
 address within PASSWORD_RESET_WINDOW_MINUTES send a mail; beyond them nothing is sent, and the
 asker sees the same "check your e-mail" page as always, so the page still tells nobody whether an
