@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.forms import AdminLoginForm
-from accounts.models import Invitation, LoginFailure
+from accounts.models import Invitation, LoginFailure, PasswordResetRequest
 from screening.admin import ReadOnlyAdmin
 
 # The admin's own login page counts failures and honours lockouts like /accounts/login/.
@@ -33,6 +33,17 @@ class LoginFailureAdmin(ReadOnlyAdmin):
 
     list_display = ["username", "address", "at"]
     search_fields = ["username", "address"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(PasswordResetRequest)
+class PasswordResetRequestAdmin(ReadOnlyAdmin):
+    """Recent password-reset requests (the reset window's worth); deleting rows lifts a limit."""
+
+    list_display = ["email", "address", "at"]
+    search_fields = ["email", "address"]
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

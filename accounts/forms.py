@@ -1,10 +1,19 @@
+import logging
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    UserCreationForm,
+)
 from django.core.exceptions import ValidationError
 
 from accounts import login_throttle
 from review.models import Role
+
+logger = logging.getLogger(__name__)
 
 
 class InvitationForm(forms.Form):
@@ -78,3 +87,24 @@ class ResetPasswordForm(SetPasswordForm):
         user = super().save(commit=commit)
         login_throttle.failures_clear(username=user.get_username())
         return user
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """At most PASSWORD_RESET_LIMIT mails per e-mail address and PASSWORD_RESET_LIMIT_ADDRESS
+    requests per client address within the window (accounts.login_throttle). A refused request
+    sends nothing; the view answers it with the same "check your e-mail" page as any other."""
+
+    def save(self, *args, request=None, **kwargs):
+        email = self.cleaned_data["email"]
+        address = login_throttle.client_address(request)
+        lock = login_throttle.reset_lockout(email=email, address=address)
+        if lock is not None:
+            logger.warning(
+                "Password reset not sent: too many requests for this %s (%s, from %s)",
+                "e-mail" if lock.scope == "account" else "address",
+                login_throttle.email_key(email),
+                address,
+            )
+            return
+        login_throttle.reset_record(email=email, address=address)
+        super().save(*args, request=request, **kwargs)

@@ -88,3 +88,19 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class PasswordResetRequest(models.Model):
+    """One password-reset request that was let through: the e-mail asked for (case-folded,
+    whether or not an account has it) and the client address. Rows older than the window are
+    pruned (accounts.login_throttle)."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -87,6 +87,7 @@ from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "screening"
+SHARED_DEDUP = ROOT.parent / "shared" / "dedup"
 
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
 REVIEWERS = int(os.environ.get("BENCH_LOAD_REVIEWERS", "50"))
@@ -139,9 +140,11 @@ def _entries(n: int):
     import csv
     import gzip
 
-    files = sorted(SHARED.glob("*.csv.gz"))
+    # The labelled de-duplication sets have the same columns: the fallback where the screening
+    # sets are not installed (the records' text only matters for the ranking's features).
+    files = sorted(SHARED.glob("*.csv.gz")) or sorted(SHARED_DEDUP.glob("*.csv.gz"))
     if not files:
-        raise SystemExit(f"No screening sets in {SHARED}.")
+        raise SystemExit(f"No screening sets in {SHARED} (nor {SHARED_DEDUP}).")
     made = 0
     while True:
         for path in files:
@@ -250,9 +253,7 @@ def _verify(acked_path: str) -> dict:
     )
     failures = prisma_counts(review).check()
     tasks = Counter(
-        DBTaskResult.objects.filter(task_path__contains="retrain_").values_list(
-            "status", flat=True
-        )
+        DBTaskResult.objects.filter(task_path__contains="retrain_").values_list("status", flat=True)
     )
     return {
         "acked": len(acked),
@@ -512,10 +513,12 @@ async def _reviewer(client, username, pace, start_at, deadline, stats: Stats, rn
             stats.refusals[(error.group(1).strip() if error else outcome) or "?"] += 1
 
 
-async def _run_clients(port: int, pace: str, probe, sampler) -> tuple[Stats, dict]:
+async def _run_clients(port: int, pace: str, probe, sampler, client=Client) -> tuple[Stats, dict]:
+    """`client(port)` makes each reviewer's client (bench_scale passes one that spreads the
+    requests over several servers)."""
     rng = random.Random(f"{SEED}-{pace}")
     names = [f"{PREFIX}{i:02d}" for i in range(REVIEWERS)]
-    clients = [Client(port) for _ in names]
+    clients = [client(port) for _ in names]
     started = time.perf_counter()
     await asyncio.gather(*(_login(c, n) for c, n in zip(clients, names, strict=True)))
     login_s = time.perf_counter() - started

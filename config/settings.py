@@ -39,6 +39,16 @@ Environment variables (all optional unless DEBUG is off):
     LOGIN_FAILURE_LIMIT_ADDRESS  failed logins per client address (REMOTE_ADDR: behind a
                           reverse proxy the proxy must set it) before it is locked (default 50).
     LOGIN_LOCKOUT_MINUTES  the window, and so the longest lock, in minutes (default 15).
+    TRUSTED_PROXIES       comma-separated addresses or networks of the reverse proxies in front
+                          of the app (e.g. 127.0.0.1 for nginx on the same machine): from them,
+                          the client address the throttles count is read from X-Forwarded-For
+                          (default none: REMOTE_ADDR only).
+    PASSWORD_RESET_LIMIT  password-reset mails per e-mail address within the reset window
+                          (default 3; 0 turns it off). Requests beyond it send nothing and get
+                          the same page.
+    PASSWORD_RESET_LIMIT_ADDRESS  password-reset requests per client address (REMOTE_ADDR)
+                          within the window (default 20; 0 turns it off).
+    PASSWORD_RESET_WINDOW_MINUTES  the password-reset window, in minutes (default 60).
     SCREENING_LEASE_MINUTES  how long a record served to a reviewer stays reserved for them while
                           they read it, in minutes (default 10).
     TASKS_BACKEND         django.tasks backend (default: the database backend of django-tasks-db).
@@ -54,9 +64,11 @@ Environment variables (all optional unless DEBUG is off):
                           (on by default when DEBUG is off).
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -177,6 +189,21 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_FAILURE_LIMIT_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_ADDRESS", default=50)
 LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
+# Reverse proxies whose X-Forwarded-For names the client (the throttles' address); a bad entry
+# stops the start-up rather than silently trusting nothing.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy.strip(), strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network."
+        ) from None
+# Password-reset throttling (same module): at most this many reset mails per e-mail address, and
+# requests per client address, within the window; beyond them nothing is sent, same page.
+PASSWORD_RESET_LIMIT = env.int("PASSWORD_RESET_LIMIT", default=3)
+PASSWORD_RESET_LIMIT_ADDRESS = env.int("PASSWORD_RESET_LIMIT_ADDRESS", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.float("PASSWORD_RESET_WINDOW_MINUTES", default=60.0)
 
 # Invitations to a review's team, and open sign-up (off: people join by invitation).
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)

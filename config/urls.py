@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from accounts.forms import LoginForm, ResetPasswordForm
+from accounts.forms import LoginForm, ResetPasswordForm, ThrottledPasswordResetForm
 
 
 @login_not_required
@@ -26,7 +26,11 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("accounts/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/reset/",
+        auth_views.PasswordResetView.as_view(form_class=ThrottledPasswordResetForm),
+        name="password_reset",
+    ),
     path(
         "accounts/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

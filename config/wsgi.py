@@ -17,3 +17,11 @@ except ImproperlyConfigured:
     ) from None
 
 application = get_wsgi_application()
+
+# Import the URL configuration, and with it every view and scikit-learn, scipy and matplotlib
+# (seconds of CPU), now rather than in each web worker's first request: four cold workers doing
+# it at once on a busy 2-core machine overran gunicorn's 30 s timeout, and the first requests
+# answered 500. With `gunicorn --preload` it happens once, in the master, before the fork.
+from django.urls import get_resolver  # noqa: E402
+
+get_resolver().url_patterns  # noqa: B018

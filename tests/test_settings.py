@@ -105,3 +105,73 @@ def test_check_deploy_passes_without_warnings():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+PROXY_PROBE = """
+import json
+from config import settings as s
+print(json.dumps({
+    "proxies": s.TRUSTED_PROXIES, "csrf": s.CSRF_TRUSTED_ORIGINS, "hosts": s.ALLOWED_HOSTS,
+    "ssl_header": list(getattr(s, "SECURE_PROXY_SSL_HEADER", None) or []),
+    "sessions": getattr(s, "SESSION_ENGINE", "django.contrib.sessions.backends.db"),
+}))
+"""
+
+
+def test_behind_a_reverse_proxy_every_setting_it_needs_comes_from_the_environment():
+    """docs/operations.md's nginx set-up: hosts, CSRF origins, the HTTPS header, the proxies."""
+    result = run(
+        PROXY_PROBE,
+        **{**PRODUCTION, "ALLOWED_HOSTS": "workbench.example.org,www.workbench.example.org"},
+        CSRF_TRUSTED_ORIGINS="https://workbench.example.org",
+        SECURE_PROXY_SSL_HEADER_HTTPS="true",
+        TRUSTED_PROXIES="127.0.0.1,10.0.0.0/24",
+    )
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout)
+    assert s["hosts"] == ["workbench.example.org", "www.workbench.example.org"]
+    assert s["csrf"] == ["https://workbench.example.org"]
+    assert s["ssl_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert s["proxies"] == ["127.0.0.1", "10.0.0.0/24"]
+
+
+def test_by_default_no_proxy_is_trusted_and_no_proxy_header_read():
+    s = json.loads(run(PROXY_PROBE, **PRODUCTION).stdout)
+    assert s["proxies"] == [] and s["ssl_header"] == [] and s["csrf"] == []
+
+
+def test_a_bad_trusted_proxy_stops_the_start_up_naming_it():
+    result = run(PROXY_PROBE, **PRODUCTION, TRUSTED_PROXIES="127.0.0.1,nginx.local")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES: 'nginx.local' is not an IP address or network." in result.stderr
+
+
+def test_sessions_live_in_the_database_so_every_web_server_shares_them():
+    """Several gunicorns (docs/operations.md) share nothing but the database."""
+    s = json.loads(run(PROXY_PROBE, **PRODUCTION).stdout)
+    assert s["sessions"] in (
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    )
+
+
+def test_check_deploy_passes_behind_a_proxy():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        **PRODUCTION,
+        SECURE_PROXY_SSL_HEADER_HTTPS="true",
+        CSRF_TRUSTED_ORIGINS="https://workbench.example.org",
+        TRUSTED_PROXIES="127.0.0.1",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_wsgi_module_imports_the_url_configuration_before_any_request():
+    """A cold web worker's first request imported the URL conf (scikit-learn, scipy, matplotlib:
+    seconds of CPU). Four workers doing it at once on a busy 2-core machine overran gunicorn's
+    30 s timeout and the login page answered 500 (bench scale); now it happens at start-up, once
+    in the master with `gunicorn --preload`."""
+    code = "import sys, config.wsgi; print('config.urls' in sys.modules, 'sklearn' in sys.modules)"
+    result = run(code, **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

@@ -181,3 +181,65 @@ def test_the_admin_login_is_throttled_too(client, settings):
     response = client.post(reverse("admin:login"), {"username": "root", "password": "pw-for-tests"})
     assert LOCKED_ACCOUNT in response.content.decode()
     assert not logged_in(client)
+
+
+# Behind a reverse proxy (nginx in front of gunicorn) every request comes from the proxy's
+# address: TRUSTED_PROXIES names the proxies whose X-Forwarded-For is read.
+
+PROXY = "10.0.0.2"
+
+
+def via_proxy(client, username, password, forwarded_for, peer=PROXY):
+    return client.post(
+        reverse("login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=peer,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_count(client, ada, settings):
+    settings.TRUSTED_PROXIES = [PROXY]
+    settings.LOGIN_FAILURE_LIMIT = 100
+    settings.LOGIN_FAILURE_LIMIT_ADDRESS = 3
+    for n in range(3):
+        via_proxy(client, f"x{n}", "guess", "198.51.100.1")
+    locked = via_proxy(client, "ada", "pw-for-tests", "198.51.100.1")
+    assert LOCKED_ADDRESS in locked.content.decode()
+    # another client behind the same proxy is not locked out with the first
+    assert via_proxy(client, "ada", "pw-for-tests", "198.51.100.2").status_code == 302
+
+
+def test_a_forged_x_forwarded_for_entry_before_the_proxys_own_is_ignored(client, ada, settings):
+    settings.TRUSTED_PROXIES = [PROXY]
+    settings.LOGIN_FAILURE_LIMIT = 100
+    settings.LOGIN_FAILURE_LIMIT_ADDRESS = 3
+    # the client sends its own X-Forwarded-For; nginx appends the address it saw
+    for n in range(3):
+        via_proxy(client, f"x{n}", "guess", f"192.0.2.{n}, 198.51.100.1")
+    locked = via_proxy(client, "ada", "pw-for-tests", "192.0.2.77, 198.51.100.1")
+    assert LOCKED_ADDRESS in locked.content.decode()
+
+
+def test_x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(client, settings):
+    from accounts.login_throttle import client_address
+
+    settings.TRUSTED_PROXIES = [PROXY]
+    request = client.get("/").wsgi_request
+    request.META.update(REMOTE_ADDR="10.0.0.99", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert client_address(request) == "10.0.0.99"
+    request.META.update(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert client_address(request) == "198.51.100.1"
+    # a chain of trusted proxies: the nearest untrusted entry from the right
+    settings.TRUSTED_PROXIES = [PROXY, "10.0.0.3"]
+    request.META.update(HTTP_X_FORWARDED_FOR="192.0.2.9, 198.51.100.1, 10.0.0.3")
+    assert client_address(request) == "198.51.100.1"
+    # garbage, or nothing but proxies: the proxy's own address
+    request.META.update(HTTP_X_FORWARDED_FOR="not-an-address")
+    assert client_address(request) == PROXY
+    request.META.update(HTTP_X_FORWARDED_FOR="10.0.0.3")
+    assert client_address(request) == PROXY
+    # a proxy given as a network
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    request.META.update(HTTP_X_FORWARDED_FOR="198.51.100.4, 10.0.0.3")
+    assert client_address(request) == "198.51.100.4"
