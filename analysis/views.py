@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
-from analysis import display, dual, extraction, plotting
+from analysis import conventions, display, dual, extraction, plotting
 from analysis.engine import MetaAnalysisError
 from analysis.forms import AnalysisForm, ModeratorForm, OutcomeForm, SheetForm
 from analysis.models import (
@@ -401,6 +401,11 @@ def analysis_page(request, slug, outcome_id):
         if report
         else None,
     )
+    if report is not None:
+        rows = extraction.outcome_rows(outcome)
+        context["conventions"] = conventions.view_rows(conventions.compare(
+            report.measure, rows.rows, rows.labels, level=report.level,
+            log_scale=outcome.log_scale))  # fmt: skip
     plots = (("forest", plotting.forest_svg, report is not None),
              ("funnel", plotting.funnel_svg, has_funnel),
              ("bubble", plotting.bubble_svg, has_bubble))  # fmt: skip

@@ -219,3 +219,20 @@ def test_a_failed_panel_or_plot_is_said_in_its_place_and_the_rest_renders(
     assert 'data-testid="funnel-error">The funnel plot could not be drawn: no room' in html
     assert 'data-testid="forest"' in html and "<svg" in html
     assert response.context["report"].main.k == 13
+
+
+def test_the_conventions_panel_shows_metafor_meta_and_revman_side_by_side(client, bcg, outcome):
+    client.force_login(bcg.viewer_user)
+    response = client.get(
+        url("analysis", bcg, outcome.pk),
+        {"measure": "RR", "method": "REML", "test": "z", "level": "95"},
+    )
+    html = response.content.decode()
+    rows = {c["convention"]: c for c in response.context["conventions"]}
+    assert set(rows) == {"metafor", "meta", "revman"}
+    assert not any(c["error"] for c in rows.values())
+    assert rows["metafor"]["estimate"] == rows["meta"]["estimate"] == "0.49"  # REML both
+    assert rows["revman"]["ci_method"].startswith("Hartung-Knapp")
+    assert rows["revman"]["ci"] != rows["meta"]["ci"]
+    for name in ("metafor", "meta", "revman"):
+        assert f'data-testid="convention-{name}"' in html

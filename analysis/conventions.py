@@ -1,0 +1,150 @@
+"""What metafor, meta and RevMan Web would print for the same data, side by side.
+
+Two papers pooling the same studies often report different numbers because their software's
+defaults differ (docs/engine.md, "meta and metafor defaults"). `compare` computes the random-
+effects result under each convention, on the natural scale for ratios and correlations:
+
+* **metafor** 3.8 defaults: `rma(escalc(...))`: REML, normal-quantile CI and prediction
+  interval, I² from tau² with its Q-profile CI.
+* **meta** 8.4 defaults: `metabin` (its zero-cell rules) / `metacont` (exact SMD variance) /
+  `metacor` / `metagen`: REML, normal CI, prediction interval on t(k-1), I² from Q with the
+  Higgins-Thompson CI.
+* **RevMan Web** (Cochrane's 2023 defaults for random effects): REML, Hartung-Knapp CI on
+  t(k-1) (not truncated), prediction interval on t(k-1), I² from Q; study effects as meta's.
+
+Pure Python on the engine (no Django). Proportions (PLO, PR) are compared under metafor only
+until meta's GLMM is part of the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from analysis.engine import MetaAnalysisError, confint, predict, rma
+from analysis.engine import meta_style as ms
+from analysis.report import effect_sizes
+
+CONVENTIONS = ("metafor", "meta", "revman")
+LABELS = {"metafor": "metafor (R) defaults", "meta": "meta (R) defaults",
+          "revman": "RevMan Web defaults"}  # fmt: skip
+#: how each measure is shown: (back-transform, name) on the natural scale
+NATURAL = {"RR": (math.exp, "RR"), "OR": (math.exp, "OR"), "ZCOR": (math.tanh, "r"),
+           "PLO": (lambda x: 1 / (1 + math.exp(-x)), "proportion")}
+
+
+@dataclass(frozen=True)
+class ConventionResult:
+    convention: str
+    label: str
+    estimate: float | None = None  # natural scale where the measure has one
+    ci_lb: float | None = None
+    ci_ub: float | None = None
+    pi_lb: float | None = None
+    pi_ub: float | None = None
+    tau2: float | None = None
+    i2: float | None = None  # percent
+    i2_lb: float | None = None
+    i2_ub: float | None = None
+    ci_method: str = ""
+    pi_method: str = ""
+    error: str = ""  # why this convention could not be computed
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _columns(rows: list[dict], names) -> dict[str, np.ndarray]:
+    return {n: np.array([float(r[n]) for r in rows]) for n in names}
+
+
+def _metafor(measure, rows, labels, level, back) -> ConventionResult:
+    es = effect_sizes(measure, rows, labels)
+    fit = rma(es, method="REML", test="z", level=level)
+    pred = predict(fit)
+    ci = confint(fit)
+    return ConventionResult(
+        "metafor", LABELS["metafor"], back(float(fit.b)), back(float(fit.ci_lb)),
+        back(float(fit.ci_ub)), back(pred.pi_lb), back(pred.pi_ub), float(fit.tau2),
+        float(fit.i2), float(ci.i2[1]), float(ci.i2[2]),
+        "normal (z)", "normal (z)",
+    )  # fmt: skip
+
+
+def _meta_fit(measure: str, rows: list[dict], labels, level: float):
+    opts = {"level": level / 100, "level_ma": level / 100, "level_predict": level / 100,
+            "level_hetstat": level / 100}  # fmt: skip
+    if measure in ("RR", "OR", "RD"):
+        c = _columns(rows, ("ai", "n1i", "ci", "n2i"))
+        return ms.metabin(c["ai"], c["n1i"], c["ci"], c["n2i"], sm=measure, studlab=labels,
+                          **opts)  # fmt: skip
+    if measure in ("SMD", "MD"):
+        c = _columns(rows, ("n1i", "m1i", "sd1i", "n2i", "m2i", "sd2i"))
+        return ms.metacont(c["n1i"], c["m1i"], c["sd1i"], c["n2i"], c["m2i"], c["sd2i"],
+                           sm=measure, studlab=labels, **opts)  # fmt: skip
+    if measure == "ZCOR":
+        c = _columns(rows, ("ri", "ni"))
+        return ms.metacor(c["ri"], c["ni"], studlab=labels, **opts)
+    if measure == "GEN":
+        c = _columns(rows, ("yi", "sei"))
+        return ms.metagen(c["yi"], c["sei"], studlab=labels, **opts)
+    raise MetaAnalysisError(f"meta's defaults for {measure} (a GLMM) are not available here yet.")
+
+
+def _from_meta(convention: str, m, back, ci_method: str) -> ConventionResult:
+    pct = (lambda x: None if x is None else 100 * x)  # noqa: E731  (meta stores proportions)
+    return ConventionResult(
+        convention, LABELS[convention], back(m.TE_random), back(m.lower_random),
+        back(m.upper_random), back(m.lower_predict), back(m.upper_predict), m.tau2,
+        pct(m.I2), pct(m.lower_I2), pct(m.upper_I2), ci_method, "t(k − 1)",
+    )  # fmt: skip
+
+
+def view_rows(results: list[ConventionResult]) -> list[dict]:
+    """The panel's rows as the page shows them (numbers formatted, errors in their row)."""
+    from analysis.display import fmt, interval
+
+    rows = []
+    for r in results:
+        row = {"label": r.label, "convention": r.convention, "error": r.error}
+        if not r.error:
+            row |= {
+                "estimate": fmt(r.estimate), "ci": interval(r.ci_lb, r.ci_ub),
+                "pi": interval(r.pi_lb, r.pi_ub) if r.pi_lb is not None else "–",
+                "tau2": fmt(r.tau2, 4), "i2": fmt(r.i2, 1),
+                "i2_ci": interval(r.i2_lb, r.i2_ub, 1) if r.i2_lb is not None else "–",
+                "ci_method": r.ci_method, "pi_method": r.pi_method,
+            }  # fmt: skip
+        rows.append(row)
+    return rows
+
+
+def compare(measure: str, rows: list[dict], labels: list[str], *, level: float = 95,
+            log_scale: bool = False) -> list[ConventionResult]:
+    """The random-effects result of `rows` (study inputs as `analysis.report.analyse` takes
+    them) under each convention; a convention that cannot be computed carries its error."""
+    f, _ = NATURAL.get(measure, (None, None))
+    if measure == "GEN" and log_scale:
+        f = math.exp
+
+    def back(x):
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return None
+        return float(f(x)) if f else float(x)
+
+    out = []
+    try:
+        out.append(_metafor(measure, rows, labels, level, back))
+    except MetaAnalysisError as exc:
+        out.append(ConventionResult("metafor", LABELS["metafor"], error=str(exc)))
+    try:
+        m = _meta_fit(measure, rows, labels, level)
+        out.append(_from_meta("meta", m, back, "normal (z)"))
+        out.append(_from_meta("revman", ms.update(m, method_random_ci="HK"), back,
+                              "Hartung-Knapp, t(k − 1)"))  # fmt: skip
+    except MetaAnalysisError as exc:
+        for name in ("meta", "revman"):
+            out.append(ConventionResult(name, LABELS[name], error=str(exc)))
+    return out
