@@ -132,7 +132,10 @@ def compare(measure: str, rows: list[dict], labels: list[str], *, level: float =
     def back(x):
         if x is None or (isinstance(x, float) and math.isnan(x)):
             return None
-        return float(f(x)) if f else float(x)
+        try:
+            return float(f(x)) if f else float(x)
+        except OverflowError:  # exp() of a huge bound: an interval without an upper end
+            return math.inf
 
     out = []
     try:

@@ -38,7 +38,7 @@ from analysis.engine.effect_sizes import escalc
 from analysis.engine.errors import MetaAnalysisError, study_name
 from analysis.engine.heterogeneity import hetstat_q, kenward_roger_se, rb_ci
 from analysis.engine.intervals import confint, prediction_interval, random_ci
-from analysis.engine.model import METHODS, rma
+from analysis.engine.model import MAGNITUDE, METHODS, rma
 
 __all__ = [
     "BACKTRANSF",
@@ -354,6 +354,13 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     labels = slab if slab is not None else tuple(str(i + 1) for i in range(k))
     notes: list[str] = []
     v = se**2
+    big = (np.abs(y) > MAGNITUDE) | (v > MAGNITUDE) | (v < 1 / MAGNITUDE)
+    if big.any():  # as rma(): squares and weights would overflow double precision
+        i = int(np.flatnonzero(big)[0])
+        raise MetaAnalysisError(
+            f"The numbers of {study_name(i, slab)} (TE = {y[i]:g}, seTE = {se[i]:g}) are too "
+            f"large or too small to compute with: effects up to {MAGNITUDE:g} in absolute value "
+            f"and variances between {1 / MAGNITUDE:g} and {MAGNITUDE:g}; change the unit.")
     z_study = qnorm_upper((1 - settings.level) / 2)
     z_ma = qnorm_upper((1 - settings.level_ma) / 2)
     null = settings.null_effect  # None: no test (metaprop's null.effect = NA)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -192,3 +193,25 @@ def test_the_analysis_scale_alone_on_request(bcg_csv):
     assert "natural" not in json.loads(
         run(str(bcg_csv), "--measure", "RR", "--scale", "analysis", "--json")
     )
+
+
+def test_the_meta_and_revman_conventions(bcg_csv):
+    meta = json.loads(run(str(bcg_csv), "--measure", "RR", "--convention", "meta", "--json"))
+    ref = json.loads((Path(__file__).resolve().parent.parent / "data" / "meta_pkg" / "results"
+                      / "bcg_metabin_RR.json").read_text())  # fmt: skip
+    assert meta["estimate"] == pytest.approx(ref["meta"]["random"]["TE_backtransf"], rel=1e-6)
+    assert meta["pi_lb"] == pytest.approx(ref["meta"]["prediction"]["lower_backtransf"],
+                                          rel=1e-6)  # fmt: skip
+    revman = json.loads(run(str(bcg_csv), "--measure", "RR", "--convention", "revman",
+                            "--json"))  # fmt: skip
+    assert revman["ci_lb"] == pytest.approx(ref["update_HK"]["random"]["lower_backtransf"],
+                                            rel=1e-6)  # fmt: skip
+    text = run(str(bcg_csv), "--measure", "RR", "--convention", "revman")
+    assert "RevMan Web defaults" in text and "Hartung-Knapp" in text
+
+
+def test_a_convention_without_its_columns_is_a_clear_error(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("study,xi,ni\nA,3,20\nB,5,30\n")
+    with pytest.raises(CommandError, match="not available"):
+        run(str(path), "--measure", "PLO", "--convention", "meta")

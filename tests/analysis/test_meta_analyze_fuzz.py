@@ -50,11 +50,13 @@ ARGS = st.tuples(
 
 
 def run_on(tmp_path, data: bytes, args) -> None:
-    measure, method, test, level, as_json = args
+    measure, method, test, level, as_json, *rest = args
+    convention = rest[0] if rest else "metafor"
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)
     argv = [str(path), "--measure", measure, "--method", method, "--test", test,
-            f"--level={level}"] + (["--json"] if as_json else [])  # fmt: skip
+            f"--level={level}", f"--convention={convention}"] + (
+                ["--json"] if as_json else [])  # fmt: skip
     try:
         call_command("meta_analyze", *argv, stdout=io.StringIO())
     except CommandError as exc:
@@ -84,6 +86,7 @@ FIT_ARGS = st.tuples(
     st.sampled_from(["z", "knha"]),
     st.sampled_from(["95", "90", "99.9", "0.95"]),
     st.booleans(),
+    st.sampled_from(["metafor", "meta", "revman"]),
 )
 
 

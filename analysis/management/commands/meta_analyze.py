@@ -9,6 +9,7 @@ A thin wrapper: it reads the columns named as metafor's arguments (``ai, bi, ci,
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -59,6 +60,12 @@ class Command(BaseCommand):
             help="natural (default): also print RR, OR, r and proportions back-transformed from "
             "the analysis scale (log RR, log OR, Fisher's z, log odds); analysis: only that scale",
         )  # fmt: skip
+        parser.add_argument(
+            "--convention", choices=("metafor", "meta", "revman"), default="metafor",
+            help="metafor (default: the options above); meta: R meta 8.4's defaults (its study "
+            "effects, REML, t(k-1) prediction interval, I2 from Q); revman: RevMan Web's "
+            "(as meta, with the Hartung-Knapp CI). meta and revman ignore --method and --test",
+        )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     def handle(self, *args, **options):
@@ -73,6 +80,10 @@ class Command(BaseCommand):
         except TableError as exc:
             raise CommandError(str(exc)) from exc
         inputs, slab = table.columns, table.labels
+        if options["convention"] != "metafor":
+            self._convention(options["convention"], options["measure"], inputs, slab, level,
+                             options["json"])  # fmt: skip
+            return
         try:
             es = escalc(options["measure"], **inputs, slab=slab)
             res = rma(es, method=options["method"], test=options["test"], level=level)
@@ -107,6 +118,45 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2, allow_nan=False))
         else:
             self.stdout.write(self._table(result))
+
+    def _convention(self, convention, measure, inputs, slab, level, as_json) -> None:
+        """The random-effects result as meta or RevMan Web print it by default
+        (`analysis.conventions`), on the natural scale for RR, OR, r and proportions."""
+        from analysis.conventions import compare
+
+        k = len(next(iter(inputs.values())))
+        rows = [{name: float(values[i]) for name, values in inputs.items()} for i in range(k)]
+        for row in rows:  # escalc's 2x2 cells -> the group sizes meta takes
+            if "bi" in row and "n1i" not in row:
+                row["n1i"] = row["ai"] + row["bi"]
+            if "di" in row and "n2i" not in row:
+                row["n2i"] = row["ci"] + row["di"]
+            if "vi" in row and "sei" not in row:  # a negative vi is refused downstream
+                row["sei"] = math.sqrt(row["vi"]) if row["vi"] >= 0 else math.nan
+        labels = slab or [str(i + 1) for i in range(k)]
+        try:
+            chosen = next(r for r in compare(measure, rows, labels, level=level)
+                          if r.convention == convention)  # fmt: skip
+        except (KeyError, ValueError) as exc:
+            raise CommandError(f"Measure {measure!r} needs other columns: {exc}.") from exc
+        if chosen.error:
+            raise CommandError(chosen.error)
+        out = finite(chosen.as_dict()) | {"measure": measure, "k": k}
+        if as_json:
+            self.stdout.write(json.dumps(out, indent=2, allow_nan=False))
+            return
+
+        def f(x, spec=".4f"):
+            return "NA" if x is None else format(x, spec)
+
+        self.stdout.write("\n".join([
+            f"Measure: {measure}   {out['label']}   k = {k}   level: {level:g}%",
+            f"estimate = {f(out['estimate'])} [{f(out['ci_lb'])}, {f(out['ci_ub'])}]   "
+            f"(CI: {out['ci_method']})",
+            f"prediction interval [{f(out['pi_lb'])}, {f(out['pi_ub'])}] ({out['pi_method']})",
+            f"tau2 = {f(out['tau2'])}   I2 = {f(out['i2'], '.2f')}% "
+            f"[{f(out['i2_lb'], '.2f')}, {f(out['i2_ub'], '.2f')}]",
+        ]) + "\n")  # fmt: skip
 
     @staticmethod
     def _table(result: dict) -> str:
