@@ -153,6 +153,10 @@ def escalc(
     2x2 measures (RR, OR, RD) take ``ai, bi, ci, di`` or ``ai, n1i, ci, n2i``.
     """
     measure = str(measure).upper()
+    if measure in ("PFT", "PAS", "PLN"):  # proportion transforms: analysis/engine/proportions.py
+        from analysis.engine.proportions import escalc_proportion
+
+        return escalc_proportion(measure, xi=xi, ni=ni, slab=slab, add=add, to=to)
     if measure not in MEASURES:
         raise MetaAnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     if to not in TO_OPTIONS:
