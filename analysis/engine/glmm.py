@@ -233,14 +233,28 @@ def gh_rule(n_points: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _modes(x, n, beta, theta):
-    """Conditional modes u^ of each study's u (N(0, 1) scale), by Newton (concave)."""
+    """Conditional modes u^ of each study's u (N(0, 1) scale): Newton with step halving on
+    the concave log density ``x eta - n log(1 + e^eta) - u^2 / 2``, ``eta = beta + theta u``."""
+
+    def logdens(u):
+        eta = beta + theta * u
+        return x * eta - n * np.logaddexp(0.0, eta) - 0.5 * u * u
+
     u = np.zeros_like(x)
-    for _ in range(100):
+    h_u = logdens(u)
+    for _ in range(200):
         mu = expit(beta + theta * u)
         grad = theta * (x - n * mu) - u
         hess = 1.0 + theta * theta * n * mu * (1.0 - mu)
         step = grad / hess
-        u = u + step
+        for _ in range(60):
+            u_new = u + step
+            h_new = logdens(u_new)
+            worse = h_new < h_u - 1e-13 * np.abs(h_u)
+            if not worse.any():
+                break
+            step = np.where(worse, step / 2.0, step)
+        u, h_u = u_new, h_new
         if np.max(np.abs(step)) <= 1e-12 * (1.0 + np.max(np.abs(u))):
             break
     mu = expit(beta + theta * u)
@@ -298,7 +312,7 @@ def _fit_ml(x, n, z, w, start_beta, start_theta):
 
     best = optimize.minimize(
         dev, np.array([max(start_theta, 0.1), start_beta]), method="Nelder-Mead",
-        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000},
+        options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000},
     )
     p = np.array([abs(best.x[0]), best.x[1]])
     # Newton polish with central differences: quadratic convergence from Nelder-Mead's point.
@@ -371,6 +385,11 @@ def rma_glmm(
     x, n, slab = check_counts(xi, ni, slab)
     _check_whole(x, n, slab)
     k = int(x.shape[0])
+    if method == "ML" and k < 2:
+        raise MetaAnalysisError(
+            "Number of parameters to be estimated is larger than the number of observations "
+            "(the random-effects GLMM needs at least 2 studies; use method='EE')."
+        )
     if np.all(x == 0):
         raise MetaAnalysisError(
             "All studies have no events (xi = 0): the logistic model has no finite estimate."

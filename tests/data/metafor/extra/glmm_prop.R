@@ -42,6 +42,17 @@ for (nm in names(sets)) {
     PFT_ipft_hm = num(transf.ipft.hm(c(c(rp$b), rp$ci.lb, rp$ci.ub), targs = list(ni = d$ni)))
   )
 }
+# Sparse edge cases (made up): zero and all-event studies, tau2 at 0 and large tau2.
+edge <- list(edge_zero_tau2 = list(xi = c(0, 0, 0, 1), ni = c(10, 20, 30, 40)),
+             edge_zero_and_all = list(xi = c(0, 5, 10), ni = c(10, 10, 10)),
+             edge_sparse = list(xi = c(0, 1, 0, 2, 50), ni = c(30, 30, 30, 30, 60)))
+for (nm in names(edge)) {
+  d <- edge[[nm]]
+  ml <- suppressWarnings(rma.glmm(measure = "PLO", xi = d$xi, ni = d$ni))
+  tight <- suppressWarnings(rma.glmm(measure = "PLO", xi = d$xi, ni = d$ni, control = list(
+    glmerCtrl = list(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-13, maxfun = 1e5)))))
+  out[[nm]] <- list(xi = d$xi, ni = d$ni, ML = fitout(ml), ML_tight = fitout(tight))
+}
 out$versions <- list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                      lme4 = as.character(packageVersion("lme4")),
                      metadat = as.character(packageVersion("metadat")))
