@@ -15,8 +15,17 @@ from analysis.engine.bias import (
 )
 from analysis.engine.effect_sizes import EffectSizes, escalc
 from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.glmm import GLMMResult, rma_glmm
 from analysis.engine.intervals import ConfintResult, Prediction, confint, predict
 from analysis.engine.model import RMAResult, rma
+from analysis.engine.proportions import (
+    MetapropResult,
+    clopper_pearson,
+    metaprop,
+    transf_iarcsin,
+    transf_ipft,
+    transf_ipft_hm,
+)
 from analysis.engine.sensitivity import CaseResults, InfluenceResult, cumul, influence, leave1out
 from analysis.engine.subgroups import SubgroupResult, subgroup
 
@@ -24,23 +33,31 @@ __all__ = [
     "CaseResults",
     "ConfintResult",
     "EffectSizes",
+    "GLMMResult",
     "InfluenceResult",
     "MetaAnalysisError",
+    "MetapropResult",
     "Prediction",
     "RMAResult",
     "RanktestResult",
     "RegtestResult",
     "SubgroupResult",
     "TrimfillResult",
+    "clopper_pearson",
     "confint",
     "cumul",
     "escalc",
     "influence",
     "leave1out",
+    "metaprop",
     "predict",
     "ranktest",
     "regtest",
     "rma",
+    "rma_glmm",
     "subgroup",
+    "transf_iarcsin",
+    "transf_ipft",
+    "transf_ipft_hm",
     "trimfill",
 ]
