@@ -45,7 +45,7 @@ from analysis.engine.errors import MetaAnalysisError, study_name
 GLMM_METHODS = ("ML", "EE", "FE", "CE")
 GLM_EPSILON = 1e-8  # glm.control()$epsilon
 GLM_MAXIT = 25  # glm.control()$maxit
-HESSIAN_DELTA = 1e-4  # lme4's deriv12(delta = 1e-4) for the vcov Hessian
+DERIV_DELTA = 4e-3  # finite-difference step (extrapolated) for the gradient and the Hessian
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,7 +289,7 @@ def _conditional_deviance(x, n, beta, theta) -> float:
 
 
 def _hessian(f, p, delta):
-    """Central-difference Hessian (lme4's deriv12 layout: same step in every direction)."""
+    """Central-difference Hessian with the same step in every direction."""
     m = len(p)
     f0 = f(p)
     h = np.empty((m, m))
@@ -306,32 +306,57 @@ def _hessian(f, p, delta):
     return h
 
 
+def _gradient(f, p, delta):
+    return np.array([(f(p + e) - f(p - e)) / (2.0 * delta) for e in np.eye(len(p)) * delta])
+
+
+def _richardson(func, f, p, delta):
+    """Richardson extrapolation of a central difference (error O(delta^4)): large steps keep
+    the rounding noise of the deviance (about 1e-12) out of the derivatives. lme4 uses plain
+    central differences with delta = 1e-4, whose result is the same derivative up to that
+    noise."""
+    return (4.0 * func(f, p, delta / 2.0) - func(f, p, delta)) / 3.0
+
+
+def _newton(dev, p, max_iter=30):
+    """Newton steps on (theta, beta) with extrapolated central-difference derivatives; returns
+    the point and whether the step fell below 1e-10 (relative) at a positive-definite Hessian."""
+    for _ in range(max_iter):
+        g = _richardson(_gradient, dev, p, DERIV_DELTA)
+        hess = _richardson(_hessian, dev, p, DERIV_DELTA)
+        if not np.all(np.isfinite(hess)) or np.any(np.linalg.eigvalsh(hess) <= 0):
+            return p, False
+        step = np.linalg.solve(hess, g)
+        d0 = dev(p)
+        for _ in range(30):  # backtracking
+            if dev(p - step) <= d0 + 1e-12 * abs(d0):
+                break
+            step = step / 2.0
+        else:
+            return p, False
+        p = p - step
+        if np.max(np.abs(step)) < 1e-10 * (1.0 + np.max(np.abs(p))):
+            return p, True
+    return p, False
+
+
 def _fit_ml(x, n, z, w, start_beta, start_theta):
+    """Minimise the AGQ deviance over (theta, beta): a coarse Nelder-Mead, then Newton to
+    machine precision; if Newton cannot finish (e.g. a non-convex start), a tight Nelder-Mead
+    and Newton again. The deviance is even in theta, so theta is searched unconstrained."""
+
     def dev(p):
         return agq_deviance(x, n, p[1], abs(p[0]), z, w)
 
-    best = optimize.minimize(
-        dev, np.array([max(start_theta, 0.1), start_beta]), method="Nelder-Mead",
-        options={"xatol": 1e-6, "fatol": 1e-10, "maxiter": 4000},
-    )
-    p = np.array([abs(best.x[0]), best.x[1]])
-    # Newton polish with central differences: quadratic convergence from Nelder-Mead's point.
-    for _ in range(20):
-        h = 1e-5 * (1.0 + np.abs(p))
-        g = np.array([(dev(p + e) - dev(p - e)) / (2 * e.sum()) for e in np.diag(h)])
-        hess = _hessian(dev, p, 1e-4)
-        try:
-            step = np.linalg.solve(hess, g)
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)) or np.any(np.linalg.eigvalsh(hess) <= 0):
-            break
-        newp = p - step
-        if dev(newp) > dev(p) + 1e-12 * abs(dev(p)):
-            break
-        p = newp
-        if np.max(np.abs(step)) < 1e-11 * (1.0 + np.max(np.abs(p))):
-            break
+    p0 = np.array([max(start_theta, 0.1), start_beta])
+    coarse = optimize.minimize(dev, p0, method="Nelder-Mead",
+                               options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 4000})
+    p, done = _newton(dev, np.array(coarse.x, dtype=float))
+    if not done:
+        fine = optimize.minimize(dev, p, method="Nelder-Mead",
+                                 options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 8000})
+        p, _ = _newton(dev, np.array(fine.x, dtype=float))
+    p = np.array(p, dtype=float)
     p[0] = abs(p[0])
     return p, dev
 
@@ -424,7 +449,7 @@ def rma_glmm(
         p, dev = _fit_ml(x, n, z, w, b_ee, start_theta)
         theta, beta = float(p[0]), float(p[1])
         tau2 = theta * theta
-        hess = _hessian(dev, np.array([theta, beta]), HESSIAN_DELTA)
+        hess = _richardson(_hessian, dev, np.array([theta, beta]), DERIV_DELTA)
         try:
             inv = np.linalg.inv(hess)
         except np.linalg.LinAlgError:
