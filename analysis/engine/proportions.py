@@ -259,7 +259,8 @@ def metaprop(
     inverse variance, random = REML via metafor's ``rma.uni``). Study CIs are Clopper-Pearson,
     transformed to the analysis scale with each study's n. Pooled PFT values are
     back-transformed with the harmonic mean of the n. ``method_random_ci="HK"`` is meta's
-    ``update(m, method.random.ci = "HK")`` (Hartung-Knapp, t(k-1), not truncated);
+    ``update(m, method.random.ci = "HK")`` (Hartung-Knapp, t(k-1), not truncated; for the
+    GLMM the GLMM's se with t(k-1), metafor's ``rma.glmm(test = "t")``);
     ``method_predict`` ``"V"`` (t(k-1), meta's default), ``"HTS"`` (t(k-2)) or ``"z"``.
     ``sm = "PLN"`` and ``"PRAW"`` follow metafor's ``escalc`` for the zero-cell correction.
     """
@@ -319,9 +320,8 @@ def metaprop(
         fit, fit_common = ml, ee
         studies["w.common"] = np.full(k, math.nan)
         studies["w.random"] = np.full(k, math.nan)
-        random_df = None
-        if method_random_ci == "HK":
-            raise MetaAnalysisError("method_random_ci = 'HK' is not available for the GLMM.")
+        # meta's HK for the GLMM is rma.glmm(test = "t"): the same se with t(k - 1)
+        random_df = k - 1 if method_random_ci == "HK" else None
     else:
         re = rma(te, es.vi, method="REML", slab=slab)
         c_te, c_se = iv_common.b, iv_common.se

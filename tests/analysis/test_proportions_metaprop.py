@@ -93,13 +93,30 @@ def test_metaprop_matches_meta(case, kwargs):
     assert res.settings["sm"] == m["settings"]["sm"]
 
 
-def test_metaprop_update_hk():
-    ref, xi, ni, _ = _case("pritz1997_metaprop_PFT")
-    res = metaprop(xi, ni, sm="PFT", method_random_ci="HK")
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("pritz1997_metaprop_PFT", {"sm": "PFT"}),
+        ("pritz1997_metaprop_PLOGIT_IV", {"sm": "PLOGIT", "method": "Inverse"}),
+        ("pritz1997_metaprop_GLMM", {}),
+    ],
+)
+def test_metaprop_updates_hk_and_hts(case, kwargs):
+    """meta's update(m, method.random.ci = "HK") and update(m, method.predict = "HTS")."""
+    ref, xi, ni, _ = _case(case)
+    rtol = RTOL_GLMM if case.endswith("GLMM") else RTOL_ITER
+    res = metaprop(xi, ni, method_random_ci="HK", **kwargs)
     hk = ref["update_HK"]["random"]
-    for key in ("TE", "seTE", "lower", "upper", "lower_backtransf", "upper_backtransf"):
-        _close(res.random[key], hk[key], RTOL_ITER, f"HK {key}")
+    for key in ("TE", "seTE", "lower", "upper", "TE_backtransf", "lower_backtransf",
+                "upper_backtransf"):
+        _close(res.random[key], hk[key], rtol, f"HK {key}")
     assert res.random["df.random"] == hk["df.random"]
+    res = metaprop(xi, ni, method_predict="HTS", **kwargs)
+    hts = ref["update_HTS"]["prediction"]
+    for key in ("lower.predict", "upper.predict", "seTE.predict", "lower_backtransf",
+                "upper_backtransf"):
+        _close(res.prediction[key], hts[key], rtol, f"HTS {key}", atol=rtol)
+    assert res.prediction["df.predict"] == hts["df.predict"]
 
 
 def test_metaprop_other_transforms_run_and_back_transform():
