@@ -213,7 +213,8 @@ class MetapropResult:
 
 
 def _i2_h_from_q(q: float, k: int, alpha: float) -> dict:
-    """meta's I^2 = max(0, (Q - df)/Q), H = sqrt(Q/df) and the Higgins-Thompson (2002) CIs."""
+    """meta's I^2 = max(0, (Q - df)/Q), H = sqrt(Q/df) and the Higgins-Thompson (2002) CIs
+    (NaN bounds, R's NA, only for k = 2 with Q <= 2, where meta's formula divides by 0)."""
     df = k - 1
     out = {"I2": math.nan, "lower.I2": math.nan, "upper.I2": math.nan,
            "H": math.nan, "lower.H": math.nan, "upper.H": math.nan}
@@ -222,12 +223,12 @@ def _i2_h_from_q(q: float, k: int, alpha: float) -> dict:
     h = max(1.0, math.sqrt(q / df))
     out["H"] = h
     out["I2"] = max(0.0, (q - df) / q) if q > 0 else 0.0
-    if k < 3:
-        return out
     if q > k:
         se_log_h = 0.5 * (math.log(q) - math.log(df)) / (math.sqrt(2 * q) - math.sqrt(2 * k - 3))
-    else:
+    elif k > 2:
         se_log_h = math.sqrt(1 / (2 * (k - 2)) * (1 - 1 / (3 * (k - 2) ** 2)))
+    else:  # k = 2 and Q <= 2: meta's formula divides by k - 2 (NA in R)
+        return out
     z = stats.norm.ppf(1 - alpha / 2)
     lh = max(1.0, math.exp(math.log(h) - z * se_log_h))
     uh = max(1.0, math.exp(math.log(h) + z * se_log_h))
@@ -288,6 +289,10 @@ def metaprop(
     alpha_ma = _alpha(level if level_ma is None else level_ma)
     x, nn, slab = check_counts(event, n, studlab)
     k = int(x.shape[0])
+    if k < 2:
+        raise MetaAnalysisError(
+            f"metaprop pools at least 2 studies; got {k}. Use clopper_pearson() for one study."
+        )
     measure = META_SM[sm]
     if measure in ("PLO", "PR"):
         from analysis.engine.effect_sizes import escalc
@@ -312,7 +317,7 @@ def metaprop(
     heterogeneity = {}
     if method == "GLMM":
         ee = rma_glmm(xi=x, ni=nn, method="EE", slab=slab)
-        ml = rma_glmm(xi=x, ni=nn, method="ML", slab=slab) if k > 1 else ee
+        ml = rma_glmm(xi=x, ni=nn, method="ML", slab=slab)
         c_te, c_se, r_te, r_se, tau2 = ee.b, ee.se, ml.b, ml.se, ml.tau2
         q = [ml.qe_wld, ml.qe_lrt]
         pq = [ml.qep_wld, ml.qep_lrt]

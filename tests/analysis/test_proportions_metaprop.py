@@ -144,3 +144,15 @@ def test_metaprop_bad_arguments(kwargs, message):
 def test_metaprop_bad_count_names_study():
     with pytest.raises(MetaAnalysisError, match="study 'B'"):
         metaprop([1, 11], [10, 10], studlab=["A", "B"])
+
+
+@pytest.mark.parametrize("method", ["GLMM", "Inverse"])
+def test_metaprop_one_study_is_a_clear_error(method):
+    with pytest.raises(MetaAnalysisError, match="at least 2 studies"):
+        metaprop([3], [50], method=method)
+
+
+def test_metaprop_two_studies_higgins_thompson():
+    res = metaprop([3, 30], [50, 60], sm="PFT")
+    het = res.heterogeneity
+    assert het["Q"] > 2 and 0 < het["lower.I2"] < het["I2"] < het["upper.I2"] < 1
