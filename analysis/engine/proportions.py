@@ -195,7 +195,7 @@ def _backtransform(t, sm, n):
 class MetapropResult:
     """meta's ``metaprop`` object, in the layout of tests/data/meta_pkg (meta's names):
     ``studies`` (TE, seTE, lower, upper, w.common, w.random, *_backtransf), ``common``,
-    ``random`` (TE, seTE, lower, upper, df.random, *_backtransf), ``prediction``
+    ``random`` (TE, seTE, lower, upper, df.random, seTE.classic, *_backtransf), ``prediction``
     (lower.predict, upper.predict, seTE.predict, df.predict, *_backtransf), ``heterogeneity``
     (tau2, tau, I2 and H with Higgins-Thompson bounds, Q, df.Q, pval.Q; for the GLMM Q and
     pval.Q are (Wald, LRT) lists), ``counts`` and ``settings``. ``fit`` is the underlying
@@ -327,6 +327,8 @@ def metaprop(
         studies["w.random"] = np.full(k, math.nan)
         # meta's HK for the GLMM is rma.glmm(test = "t"): the same se with t(k - 1)
         random_df = k - 1 if method_random_ci == "HK" else None
+        # meta's seTE.classic of a GLMM: the DerSimonian-Laird inverse-variance se of the TE
+        se_classic_iv = rma(te, es.vi, method="DL", slab=slab).se
     else:
         re = rma(te, es.vi, method="REML", slab=slab)
         c_te, c_se = iv_common.b, iv_common.se
@@ -337,6 +339,7 @@ def metaprop(
         studies["w.common"] = 1.0 / es.vi
         studies["w.random"] = 1.0 / (es.vi + tau2)
         random_df = None
+        se_classic_iv = re.se
         if method_random_ci == "HK":
             hk = rma(te, es.vi, method="REML", test="knha", slab=slab)
             r_se, random_df = hk.se, k - 1
@@ -344,6 +347,7 @@ def metaprop(
     common = {"TE": c_te, "seTE": c_se, "lower": c_te - z_ma * c_se, "upper": c_te + z_ma * c_se}
     random = {"TE": r_te, "seTE": r_se, "lower": r_te - crit_r * r_se,
               "upper": r_te + crit_r * r_se, "df.random": random_df,
+              "seTE.classic": se_classic_iv,
               "method.random.ci": method_random_ci}
     for block in (common, random):
         for key in ("TE", "lower", "upper"):

@@ -74,6 +74,7 @@ def test_metaprop_matches_meta(case, kwargs):
         _close(res.common[key], m["common"][key], RTOL_CLOSED, f"common {key}")
         _close(res.random[key], m["random"][key], RTOL_GLMM if glmm else RTOL_ITER,
                f"random {key}")
+    _close(res.random["seTE.classic"], m["random"]["seTE.classic"], RTOL_ITER, "seTE.classic")
     pred = m["prediction"]
     for key in ("lower.predict", "upper.predict", "seTE.predict", "lower_backtransf",
                 "upper_backtransf"):
