@@ -87,6 +87,23 @@ class GLMMResult:
     ni: np.ndarray = field(default=None, repr=False)
     slab: tuple[str, ...] | None = field(default=None, repr=False)
 
+    def predict(self, transf=None) -> dict:
+        """metafor's ``predict(res, transf=)`` of an ``rma.glmm`` fit: ``pred, se, ci_lb,
+        ci_ub, pi_lb, pi_ub`` with ``pi = pred -/+ crit sqrt(se^2 + tau2)``, ``crit`` the
+        normal quantile (``test="z"``) or t(k - 1) (``test="t"``). ``transf="ilogit"`` (or a
+        function) back-transforms pred and the bounds (se is then None), as metafor does."""
+        alpha = (100.0 - self.level) / 100.0
+        crit = qt_upper(alpha / 2, self.ddf) if self.ddf else qnorm_upper(alpha / 2)
+        half = crit * math.sqrt(self.se**2 + self.tau2)
+        out = {"pred": self.b, "se": self.se, "ci_lb": self.ci_lb, "ci_ub": self.ci_ub,
+               "pi_lb": self.b - half, "pi_ub": self.b + half}
+        if transf is not None:
+            func = expit if transf == "ilogit" else transf
+            if not callable(func):
+                raise MetaAnalysisError("'transf' must be 'ilogit' or a function.")
+            out = {key: (None if key == "se" else float(func(value))) for key, value in out.items()}
+        return out
+
     @property
     def tau(self) -> float:
         return math.sqrt(self.tau2)

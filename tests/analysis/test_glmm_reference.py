@@ -159,3 +159,29 @@ def test_rma_glmm_one_study():
         rma_glmm(xi=[5], ni=[20])
     ee = rma_glmm(xi=[5], ni=[20], method="EE")
     assert ee.b == pytest.approx(math.log(5 / 15), rel=1e-10)
+
+
+def test_rma_glmm_predict_and_t_test_match_metafor():
+    """predict(rma.glmm(measure = "PLO", xi, ni, data = dat.pritz1997)) and test = "t" in R
+    (metafor 3.8-1, lme4 1.1-31 default optimiser)."""
+    d = REF["pritz1997"]
+    pred = rma_glmm(xi=d["xi"], ni=d["ni"]).predict()
+    want = (1.3766043889605717, 0.28838718784875578, 0.81137588717422338, 1.94183289074692,
+            -0.23068327982539527, 2.9838920577465387)
+    for key, value in zip(("pred", "se", "ci_lb", "ci_ub", "pi_lb", "pi_ub"), want, strict=True):
+        assert pred[key] == pytest.approx(value, rel=RTOL_LME4_DEFAULT), key
+    back = rma_glmm(xi=d["xi"], ni=d["ni"]).predict(transf="ilogit")
+    want = (0.7984450965296328, 0.69240261999560337, 0.87455336760288593, 0.44258357137013643,
+            0.95184109582214715)
+    for key, value in zip(("pred", "ci_lb", "ci_ub", "pi_lb", "pi_ub"), want, strict=True):
+        assert back[key] == pytest.approx(value, rel=RTOL_LME4_DEFAULT), key
+    assert back["se"] is None
+    t = rma_glmm(xi=d["xi"], ni=d["ni"], test="t")
+    assert t.ddf == 13
+    assert t.predict()["pi_lb"] == pytest.approx(-0.39502709455324814, rel=RTOL_LME4_DEFAULT,
+                                                 abs=RTOL_GLMM)
+    assert t.predict()["pi_ub"] == pytest.approx(3.1482358724743915, rel=RTOL_LME4_DEFAULT)
+    assert t.ci_lb == pytest.approx(0.75358174740667228, rel=RTOL_LME4_DEFAULT)
+    assert t.pval == pytest.approx(0.00036376200985135596, rel=1e-4)
+    with pytest.raises(MetaAnalysisError, match="transf"):
+        t.predict(transf="bogus")
