@@ -196,19 +196,27 @@ def _glm_common(x, n):
     beta = math.nan
     wsum = math.nan
     dev = devold
-    for _ in range(GLM_MAXIT):
-        var = mu * (1.0 - mu)  # = mu.eta for the logit link
-        z = eta + (y - mu) / var
-        w = n * var
-        wsum = float(np.sum(w))
-        beta = float(np.sum(w * z) / wsum)
-        eta = np.full_like(x, beta)
-        mu = expit(eta)
-        dev = float(np.sum(_dev_resids(x, n, mu)))
-        if abs(dev - devold) / (abs(dev) + 0.1) < GLM_EPSILON:
-            return beta, 1.0 / wsum, dev, True
-        devold = dev
-    return beta, 1.0 / wsum, dev, False
+    with np.errstate(all="ignore"):
+        for _ in range(GLM_MAXIT):
+            var = mu * (1.0 - mu)  # = mu.eta for the logit link
+            z = eta + (y - mu) / var
+            w = n * var
+            wsum = float(np.sum(w))
+            beta = float(np.sum(w * z) / wsum)
+            eta = np.full_like(x, beta)
+            mu = expit(eta)
+            dev = float(np.sum(_dev_resids(x, n, mu)))
+            if not (math.isfinite(dev) and math.isfinite(beta)):
+                break
+            if abs(dev - devold) / (abs(dev) + 0.1) < GLM_EPSILON:
+                return beta, 1.0 / wsum, dev, True
+            devold = dev
+    # R's IRLS (no step halving for finite deviances) can oscillate and diverge from its
+    # start (e.g. xi = 3/95 and 89/89: R returns -2e15). The MLE is closed-form:
+    p = float(np.sum(x) / np.sum(n))
+    beta = math.log(p / (1.0 - p))
+    mu = np.full_like(x, p)
+    return beta, 1.0 / float(np.sum(n * p * (1.0 - p))), float(np.sum(_dev_resids(x, n, mu))), False
 
 
 def _glm_saturated(x, n):
@@ -221,16 +229,32 @@ def _glm_saturated(x, n):
     devold = float(np.sum(_dev_resids(x, n, mu)))
     w = n * mu * (1.0 - mu)
     dev = devold
-    for _ in range(GLM_MAXIT):
-        var = mu * (1.0 - mu)
-        w = n * var
-        eta = eta + (y - mu) / var
-        mu = expit(eta)
-        dev = float(np.sum(_dev_resids(x, n, mu)))
-        if abs(dev - devold) / (abs(dev) + 0.1) < GLM_EPSILON:
-            break
-        devold = dev
+    with np.errstate(all="ignore"):
+        for _ in range(GLM_MAXIT):
+            var = mu * (1.0 - mu)
+            w = n * var
+            eta = eta + (y - mu) / var
+            mu = expit(eta)
+            dev = float(np.sum(_dev_resids(x, n, mu)))
+            if not math.isfinite(dev):
+                break
+            if abs(dev - devold) / (abs(dev) + 0.1) < GLM_EPSILON:
+                break
+            devold = dev
+    if not (math.isfinite(dev) and np.all(np.isfinite(eta)) and np.all(np.isfinite(w))):
+        raise MetaAnalysisError(
+            "The saturated logistic model (one logit per study) behind the heterogeneity tests "
+            "could not be fitted with these counts."
+        )
     return eta, w, dev
+
+
+def _dev_resids_eta(x, n, eta):
+    """Binomial deviance residuals from the linear predictor (no under- or overflow of mu)."""
+    m = n - x
+    log_mu = -np.logaddexp(0.0, -eta)
+    log_1mu = -np.logaddexp(0.0, eta)
+    return 2.0 * (xlogy(x, x / n) - x * log_mu + xlogy(m, m / n) - m * log_1mu)
 
 
 def _wald_q(eta, w):
@@ -253,9 +277,11 @@ def _modes(x, n, beta, theta):
     """Conditional modes u^ of each study's u (N(0, 1) scale): Newton with step halving on
     the concave log density ``x eta - n log(1 + e^eta) - u^2 / 2``, ``eta = beta + theta u``."""
 
-    def logdens(u):
+    m = n - x
+
+    def logdens(u):  # without cancellation at large |eta|
         eta = beta + theta * u
-        return x * eta - n * np.logaddexp(0.0, eta) - 0.5 * u * u
+        return -x * np.logaddexp(0.0, -eta) - m * np.logaddexp(0.0, eta) - 0.5 * u * u
 
     u = np.zeros_like(x)
     h_u = logdens(u)
@@ -263,25 +289,31 @@ def _modes(x, n, beta, theta):
         mu = expit(beta + theta * u)
         grad = theta * (x - n * mu) - u
         hess = 1.0 + theta * theta * n * mu * (1.0 - mu)
-        step = grad / hess
+        newton = grad / hess
+        step = newton
         for _ in range(60):
             u_new = u + step
             h_new = logdens(u_new)
-            worse = h_new < h_u - 1e-13 * np.abs(h_u)
+            worse = h_new < h_u - 1e-13 * (1.0 + np.abs(h_u))
             if not worse.any():
                 break
             step = np.where(worse, step / 2.0, step)
-        u, h_u = u_new, h_new
-        if np.max(np.abs(step)) <= 1e-12 * (1.0 + np.max(np.abs(u))):
+        better = h_new >= h_u
+        improved = h_new > h_u
+        u = np.where(better, u_new, u)
+        h_u = np.where(better, h_new, h_u)
+        # Done when every Newton step is small (quadratic convergence: the step just taken
+        # leaves an error of order step^2) or no longer improves the density (rounding).
+        small = np.abs(newton) <= 1e-9 * (1.0 + np.abs(u))
+        if np.all(small | ~improved):
             break
-    mu = expit(beta + theta * u)
-    return u, mu
+    return u, expit(beta + theta * u)
 
 
 def agq_deviance(x, n, beta: float, theta: float, z, w) -> float:
     """lme4's glmer deviance (adaptive Gauss-Hermite, Laplace when ``len(z) == 1``)."""
     u, mu = _modes(x, n, beta, theta)
-    devc0 = _dev_resids(x, n, mu) + u * u
+    devc0 = _dev_resids_eta(x, n, beta + theta * u) + u * u
     lii = np.sqrt(1.0 + theta * theta * n * mu * (1.0 - mu))
     total = float(np.sum(devc0) + 2.0 * np.sum(np.log(lii)))
     if len(z) == 1:
@@ -293,16 +325,15 @@ def agq_deviance(x, n, beta: float, theta: float, z, w) -> float:
             mult += wk
             continue
         uk = u + zk * sd
-        muk = expit(beta + theta * uk)
-        devck = _dev_resids(x, n, muk) + uk * uk
+        devck = _dev_resids_eta(x, n, beta + theta * uk) + uk * uk
         mult += wk * np.exp(-(devck - devc0) / 2.0 + zk * zk / 2.0)
     return total - 2.0 * float(np.sum(np.log(mult)))
 
 
 def _conditional_deviance(x, n, beta, theta) -> float:
     """sum(residuals(glmer fit, "deviance")^2): lme4's deviance() of a GLMM."""
-    _, mu = _modes(x, n, beta, theta)
-    return float(np.sum(_dev_resids(x, n, mu)))
+    u, _ = _modes(x, n, beta, theta)
+    return float(np.sum(_dev_resids_eta(x, n, beta + theta * u)))
 
 
 def _hessian(f, p, delta):
@@ -372,7 +403,18 @@ def _fit_ml(x, n, z, w, start_beta, start_theta):
     if not done:
         fine = optimize.minimize(dev, p, method="Nelder-Mead",
                                  options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 8000})
-        p, _ = _newton(dev, np.array(fine.x, dtype=float))
+        p, done = _newton(dev, np.array(fine.x, dtype=float))
+    if not done:
+        # Nearly flat likelihoods (sparse counts, tau^2 in the hundreds): restart from a
+        # spread of tau values and keep the best point.
+        best = (dev(p), p)
+        for theta0 in (0.3, 1.0, 3.0, 10.0, 30.0):
+            trial = optimize.minimize(dev, np.array([theta0, start_beta]), method="Nelder-Mead",
+                                      options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 8000})
+            q, _ = _newton(dev, np.array(trial.x, dtype=float))
+            if dev(q) < best[0]:
+                best = (dev(q), q)
+        p = best[1]
     p = np.array(p, dtype=float)
     p[0] = abs(p[0])
     return p, dev
@@ -441,6 +483,12 @@ def rma_glmm(
             "All studies have only events (xi = ni): the logistic model has no finite estimate."
         )
 
+    if method == "ML" and np.all((x == 0) | (x == n)):
+        raise MetaAnalysisError(
+            "Every study has either no events or only events: the random-effects GLMM has no "
+            "maximum-likelihood estimate (the likelihood grows without bound with tau^2; lme4 "
+            "stops at an arbitrary, huge tau^2). Use method='EE' or another measure."
+        )
     b_ee, v_ee, dev_fe, _ = _glm_common(x, n)
     ll_const = float(np.sum(_log_choose(n, x)))
     if k > 1:

@@ -120,6 +120,14 @@ def test_rma_glmm_all_zero_is_a_clear_error():
         rma_glmm(xi=[0, 0, 0], ni=[10, 20, 30])
 
 
+def test_rma_glmm_all_studies_separated_is_a_clear_error():
+    # metafor/lme4 return b = 11.6, tau2 = 13990 for this: the ML estimate does not exist
+    with pytest.raises(MetaAnalysisError, match="no maximum-likelihood estimate"):
+        rma_glmm(xi=[2, 0], ni=[2, 1])
+    ee = rma_glmm(xi=[2, 0], ni=[2, 1], method="EE")
+    assert ee.b == pytest.approx(math.log(2 / 1), rel=1e-8)
+
+
 def test_rma_glmm_no_heterogeneity_gives_tau2_zero():
     res = rma_glmm(xi=[10, 20, 30, 40], ni=[100, 200, 300, 400])
     assert res.tau2 == pytest.approx(0.0, abs=1e-10)
