@@ -24,10 +24,19 @@ from analysis.engine.bias import (
 from analysis.engine.binary import MetabinResult, MHResult, metabin_common, rma_mh, rma_peto
 from analysis.engine.effect_sizes import EffectSizes, escalc
 from analysis.engine.errors import MetaAnalysisError
+from analysis.engine.glmm import GLMMResult, rma_glmm
 from analysis.engine.heterogeneity import HetStat, hetstat_q, kenward_roger_se, rb
 from analysis.engine.intervals import ConfintResult, Prediction, confint, predict
 from analysis.engine.meta_style import MetaResult, metacont, metacor, metagen
 from analysis.engine.model import RMAResult, rma
+from analysis.engine.proportions import (
+    MetapropResult,
+    clopper_pearson,
+    metaprop,
+    transf_iarcsin,
+    transf_ipft,
+    transf_ipft_hm,
+)
 from analysis.engine.sensitivity import CaseResults, InfluenceResult, cumul, influence, leave1out
 from analysis.engine.subgroups import SubgroupResult, subgroup
 
@@ -35,6 +44,7 @@ __all__ = [
     "CaseResults",
     "ConfintResult",
     "EffectSizes",
+    "GLMMResult",
     "HetStat",
     "InfluenceResult",
     "MHResult",
@@ -42,12 +52,14 @@ __all__ = [
     "MetaResult",
     "MetabiasResult",
     "MetabinResult",
+    "MetapropResult",
     "Prediction",
     "RMAResult",
     "RanktestResult",
     "RegtestResult",
     "SubgroupResult",
     "TrimfillResult",
+    "clopper_pearson",
     "confint",
     "cumul",
     "escalc",
@@ -62,6 +74,7 @@ __all__ = [
     "metacont",
     "metacor",
     "metagen",
+    "metaprop",
     "peters_test",
     "predict",
     "ranktest",
@@ -69,8 +82,12 @@ __all__ = [
     "regtest",
     "regtest_ni",
     "rma",
+    "rma_glmm",
     "rma_mh",
     "rma_peto",
     "subgroup",
+    "transf_iarcsin",
+    "transf_ipft",
+    "transf_ipft_hm",
     "trimfill",
 ]

@@ -206,6 +206,10 @@ def escalc(
         raise MetaAnalysisError(
             f"Unknown SMD method {smd!r}; use one of {', '.join(SMD_METHODS)}.")
     measure = str(measure).upper()
+    if measure in ("PFT", "PAS", "PLN"):  # proportion transforms: analysis/engine/proportions.py
+        from analysis.engine.proportions import escalc_proportion
+
+        return escalc_proportion(measure, xi=xi, ni=ni, slab=slab, add=add, to=to)
     if measure not in MEASURES:
         raise MetaAnalysisError(f"Unknown measure {measure!r}; use one of {', '.join(MEASURES)}.")
     if to not in TO_OPTIONS:
