@@ -12,8 +12,8 @@ effects result under each convention, on the natural scale for ratios and correl
 * **RevMan Web** (Cochrane's 2023 defaults for random effects): REML, Hartung-Knapp CI on
   t(k-1) (not truncated), prediction interval on t(k-1), I² from Q; study effects as meta's.
 
-Pure Python on the engine (no Django). Proportions (PLO, PR) are compared under metafor only
-until meta's GLMM is part of the engine.
+Pure Python on the engine (no Django). For proportions meta's default is the GLMM (metaprop);
+RevMan Web does not pool single-group proportions.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 
 from analysis.engine import MetaAnalysisError, confint, predict, rma
 from analysis.engine import meta_style as ms
+from analysis.engine.proportions import metaprop
 from analysis.report import effect_sizes
 
 CONVENTIONS = ("metafor", "meta", "revman")
@@ -90,7 +91,20 @@ def _meta_fit(measure: str, rows: list[dict], labels, level: float):
     if measure == "GEN":
         c = _columns(rows, ("yi", "sei"))
         return ms.metagen(c["yi"], c["sei"], studlab=labels, **opts)
-    raise MetaAnalysisError(f"meta's defaults for {measure} (a GLMM) are not available here yet.")
+    raise MetaAnalysisError(f"meta's defaults for {measure} are not available here.")
+
+
+def _from_metaprop(rows: list[dict], labels, level: float, back) -> ConventionResult:
+    """meta's metaprop defaults for proportions: the GLMM (logit, ML, 7-point quadrature)."""
+    c = _columns(rows, ("xi", "ni"))
+    m = metaprop(c["xi"], c["ni"], labels, level=level / 100)
+    r, p, h = m.random, m.prediction, m.heterogeneity
+    pct = (lambda x: None if x is None or math.isnan(x) else 100 * x)  # noqa: E731
+    return ConventionResult(
+        "meta", LABELS["meta"], back(r["TE"]), back(r["lower"]), back(r["upper"]),
+        back(p["lower.predict"]), back(p["upper.predict"]), h["tau2"], pct(h["I2"]),
+        pct(h["lower.I2"]), pct(h["upper.I2"]), "normal (z), GLMM", "t(k − 1)",
+    )  # fmt: skip
 
 
 def _from_meta(convention: str, m, back, ci_method: str) -> ConventionResult:
@@ -137,11 +151,24 @@ def compare(measure: str, rows: list[dict], labels: list[str], *, level: float =
         except OverflowError:  # exp() of a huge bound: an interval without an upper end
             return math.inf
 
+    def back_logit(x):  # meta's GLMM works on the logit, whatever the page's measure
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return None
+        return 1 / (1 + math.exp(-x)) if -700 < x < 700 else float(x > 0)
+
     out = []
     try:
         out.append(_metafor(measure, rows, labels, level, back))
     except MetaAnalysisError as exc:
         out.append(ConventionResult("metafor", LABELS["metafor"], error=str(exc)))
+    if measure in ("PLO", "PR"):
+        try:
+            out.append(_from_metaprop(rows, labels, level, back_logit))
+        except MetaAnalysisError as exc:
+            out.append(ConventionResult("meta", LABELS["meta"], error=str(exc)))
+        out.append(ConventionResult("revman", LABELS["revman"],
+                                    error="RevMan Web does not pool single-group proportions."))
+        return out
     try:
         m = _meta_fit(measure, rows, labels, level)
         out.append(_from_meta("meta", m, back, "normal (z)"))

@@ -55,8 +55,23 @@ def test_meta_and_revman_as_meta_prints_them(rows):
     assert r.i2 != pytest.approx(rows["metafor"].i2, rel=1e-3)
 
 
-def test_a_convention_that_cannot_be_computed_says_why():
-    rows = [{"xi": 3, "ni": 20}, {"xi": 5, "ni": 30}, {"xi": 2, "ni": 15}]
-    out = {r.convention: r for r in compare("PLO", rows, ["A", "B", "C"])}
-    assert out["metafor"].error == "" and out["metafor"].estimate is not None
-    assert "not available" in out["meta"].error and out["revman"].error
+def test_proportions_under_meta_are_its_glmm_and_revman_says_why_not():
+    ref = json.loads(
+        (Path(__file__).resolve().parent.parent / "data" / "meta_pkg" / "results"
+         / "pritz1997_metaprop_GLMM.json").read_text()
+    )  # fmt: skip
+    import csv
+
+    path = Path(__file__).resolve().parent.parent / "data" / "meta_pkg" / "data"
+    with (path / "pritz1997_metaprop_GLMM.csv").open(newline="") as fh:
+        data = list(csv.DictReader(fh))
+    args = ref["args"]
+    rows = [{"xi": float(r[args["event"]]), "ni": float(r[args["n"]])} for r in data]
+    out = {r.convention: r for r in compare("PLO", rows, [r["studlab"] for r in data])}
+    meta = out["meta"]
+    assert meta.estimate == pytest.approx(ref["meta"]["random"]["TE_backtransf"], rel=1e-5)
+    assert meta.pi_lb == pytest.approx(ref["meta"]["prediction"]["lower_backtransf"], rel=1e-4)
+    assert meta.tau2 == pytest.approx(ref["meta"]["heterogeneity"]["tau2"], rel=1e-4)
+    assert out["metafor"].error == "" and out["metafor"].estimate != pytest.approx(
+        meta.estimate, rel=1e-3)  # inverse variance on logits vs the GLMM
+    assert "single-group proportions" in out["revman"].error

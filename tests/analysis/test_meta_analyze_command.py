@@ -210,8 +210,10 @@ def test_the_meta_and_revman_conventions(bcg_csv):
     assert "RevMan Web defaults" in text and "Hartung-Knapp" in text
 
 
-def test_a_convention_without_its_columns_is_a_clear_error(tmp_path):
+def test_proportions_under_the_meta_and_revman_conventions(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("study,xi,ni\nA,3,20\nB,5,30\n")
-    with pytest.raises(CommandError, match="not available"):
-        run(str(path), "--measure", "PLO", "--convention", "meta")
+    with pytest.raises(CommandError, match="does not pool single-group proportions"):
+        run(str(path), "--measure", "PLO", "--convention", "revman")
+    meta = json.loads(run(str(path), "--measure", "PLO", "--convention", "meta", "--json"))
+    assert meta["ci_method"] == "normal (z), GLMM" and 0 < meta["estimate"] < 1
