@@ -217,3 +217,24 @@ def test_proportions_under_the_meta_and_revman_conventions(tmp_path):
         run(str(path), "--measure", "PLO", "--convention", "revman")
     meta = json.loads(run(str(path), "--measure", "PLO", "--convention", "meta", "--json"))
     assert meta["ci_method"] == "normal (z), GLMM" and 0 < meta["estimate"] < 1
+
+
+def test_zero_cell_handling_can_be_chosen(tmp_path):
+    """Finding 1 of issue 15: escalc's add, to and drop00 were only in the API. References:
+    metafor 3.8-1, escalc("OR", ...) then rma(yi, vi) on these four tables (one with no events
+    in either group): default -0.918157599279174 (k = 4); add = 0.25, to = "all",
+    drop00 = TRUE: -0.936740641231383 (k = 3)."""
+    path = tmp_path / "zero.csv"
+    path.write_text("study,ai,bi,ci,di\nA,0,20,2,18\nB,3,17,6,14\nC,0,25,0,25\nD,5,15,9,11\n")
+    default = json.loads(run(str(path), "--measure", "OR", "--json"))
+    assert default["model"]["b"] == pytest.approx(-0.918157599279174, rel=1e-6)
+    assert default["model"]["k"] == 4
+    err = io.StringIO()
+    call_command("meta_analyze", str(path), "--measure", "OR", "--add", "0.25", "--to", "all",
+                 "--drop00", "--json", stdout=(out := io.StringIO()), stderr=err)  # fmt: skip
+    chosen = json.loads(out.getvalue())
+    assert "dropped 1 double-zero table(s): C" in err.getvalue()
+    assert chosen["model"]["b"] == pytest.approx(-0.936740641231383, rel=1e-6)
+    assert chosen["model"]["k"] == 3
+    with pytest.raises(CommandError, match="--add must be 0 or more"):
+        run(str(path), "--measure", "OR", "--add", "-1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -61,6 +62,20 @@ class Command(BaseCommand):
             "the analysis scale (log RR, log OR, Fisher's z, log odds); analysis: only that scale",
         )  # fmt: skip
         parser.add_argument(
+            "--add", type=float, default=0.5,
+            help="2x2 tables and proportions: the value added to cells (escalc's add, 0.5)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--to", choices=("only0", "all", "if0all", "none"), default="only0",
+            help="which studies get it: only0 (a zero cell, the default), all, if0all (all "
+            "studies when one has a zero cell), none (escalc's to)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--drop00", action="store_true",
+            help="leave out studies with no events (or only events) in both groups "
+            "(escalc's drop00)",
+        )  # fmt: skip
+        parser.add_argument(
             "--convention", choices=("metafor", "meta", "revman"), default="metafor",
             help="metafor (default: the options above); meta: R meta 8.4's defaults (its study "
             "effects, REML, t(k-1) prediction interval, I2 from Q); revman: RevMan Web's "
@@ -85,7 +100,14 @@ class Command(BaseCommand):
                              options["json"])  # fmt: skip
             return
         try:
-            es = escalc(options["measure"], **inputs, slab=slab)
+            if not (options["add"] >= 0 and options["add"] < 1e6):
+                raise MetaAnalysisError(f"--add must be 0 or more (got {options['add']:g}).")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UserWarning)
+                es = escalc(options["measure"], **inputs, slab=slab, add=options["add"],
+                            to=options["to"], drop00=options["drop00"])  # fmt: skip
+            for warning in caught:  # e.g. the double-zero tables drop00 left out
+                self.stderr.write(f"Note: {warning.message}")
             res = rma(es, method=options["method"], test=options["test"], level=level)
             pred = predict(res)
         except MetaAnalysisError as exc:
