@@ -414,6 +414,21 @@ def _binary_counts(event_e, n_e, event_c, n_c, studlab):
     return ee, ne, ec, nc, labels
 
 
+def _events_nonevents(test: str, ee, ne, ec, nc, labels):
+    """Events and non-events per study; a study with none of one kind in both groups is
+    refused by name (meta leaves it out before its tests)."""
+    events = ee + ec
+    nonevents = ne - ee + nc - ec
+    flat = (events == 0) | (nonevents == 0)
+    if flat.any():
+        i = int(np.flatnonzero(flat)[0])
+        raise MetaAnalysisError(
+            f"{test} test needs events and non-events: {study_name(i, labels)} has no events "
+            f"(or only events) in both groups; leave it out, as meta does."
+        )
+    return events, nonevents
+
+
 def harbord_test(
     event_e, n_e, event_c, n_c, *, sm: str = "OR", k_min: int = 10, studlab=None
 ) -> MetabiasResult:
@@ -430,15 +445,7 @@ def harbord_test(
     if sm not in ("OR", "RR"):
         raise MetaAnalysisError(f"Harbord's test is defined for sm 'OR' or 'RR' (got {sm!r}).")
     ee, ne, ec, nc, labels = _binary_counts(event_e, n_e, event_c, n_c, studlab)
-    events = ee + ec
-    nonevents = ne - ee + nc - ec
-    flat = (events == 0) | (nonevents == 0)
-    if flat.any():
-        i = int(np.flatnonzero(flat)[0])
-        raise MetaAnalysisError(
-            f"Harbord's test needs events and non-events: {study_name(i, labels)} has no events "
-            f"(or only events) in both groups; leave it out, as meta does."
-        )
+    events, nonevents = _events_nonevents("Harbord's", ee, ne, ec, nc, labels)
     n = ne + nc
     if sm == "OR":
         z = ee - events * ne / n
@@ -471,15 +478,7 @@ def peters_test(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise MetaAnalysisError(f"The effect of {study_name(i, labels)} is not a finite number.")
-    events = ee + ec
-    nonevents = ne - ee + nc - ec
-    flat = (events == 0) | (nonevents == 0)
-    if flat.any():
-        i = int(np.flatnonzero(flat)[0])
-        raise MetaAnalysisError(
-            f"Peters' test needs events and non-events: {study_name(i, labels)} has no events "
-            f"(or only events) in both groups; leave it out, as meta does."
-        )
+    events, nonevents = _events_nonevents("Peters'", ee, ne, ec, nc, labels)
     se = np.sqrt(1 / events + 1 / nonevents)
     return _linreg("Peters", te, se, 1 / (ne + nc), k_min)
 

@@ -263,6 +263,27 @@ def _test(b: float, se: float, alpha: float):
     return zval, float(pnorm_two_sided(zval)), b - crit * se, b + crit * se
 
 
+def _prepare(measure, ai, bi, ci, di, slab, add, to, drop00):
+    """The steps rma.mh and rma.peto share: metafor's (first, second) option pairs, the study
+    effects for Q (first values) and the tables for the sums (second values), as
+    ``(a, b, c, d, k, labels, yi, vi, excluded)``."""
+    add1, add2 = _pair(add, 0.0, "add")
+    to1, to2 = _pair(to, "none", "to")
+    d001, d002 = _pair(drop00, False, "drop00")
+    _check_to(to1)
+    _check_to(to2)
+    a, b, c, d, labels = _tables(ai, bi, ci, di, slab)
+    yi, vi, excluded = _study_effects(measure, a, b, c, d, add1, to1, d001, labels)
+    if d002:
+        keep = ~_double_zero(a, b, c, d)
+        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
+    k = int(a.shape[0])
+    if k < 1:
+        raise MetaAnalysisError("Processing terminated since k = 0.")
+    a, b, c, d = _correct(a, b, c, d, add2, to2)
+    return a, b, c, d, k, labels, yi, vi, excluded
+
+
 def rma_mh(
     ai,
     bi,
@@ -292,21 +313,9 @@ def rma_mh(
             f"Mantel-Haenszel method can only be used with measures OR, RR and RD "
             f"(got {measure!r})."
         )
-    add1, add2 = _pair(add, 0.0, "add")
-    to1, to2 = _pair(to, "none", "to")
-    d001, d002 = _pair(drop00, False, "drop00")
-    _check_to(to1)
-    _check_to(to2)
     alpha = _level_alpha(level)
-    a, b, c, d, labels = _tables(ai, bi, ci, di, slab)
-    yi, vi, excluded = _study_effects(measure, a, b, c, d, add1, to1, d001, labels)
-    if d002:
-        keep = ~_double_zero(a, b, c, d)
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    k = int(a.shape[0])
-    if k < 1:
-        raise MetaAnalysisError("Processing terminated since k = 0.")
-    a, b, c, d = _correct(a, b, c, d, add2, to2)
+    a, b, c, d, k, labels, yi, vi, excluded = _prepare(measure, ai, bi, ci, di, slab, add, to,
+                                                       drop00)  # fmt: skip
     n1, n2 = a + b, c + d
     n = n1 + n2
     extra: dict = {}
@@ -408,21 +417,9 @@ def rma_peto(
     tables in the sums, by default uncorrected). Q is metafor's: ``sum((O-E)^2/V) -
     sum(O-E)^2/sum(V)`` over tables with ``V > 0``.
     """
-    add1, add2 = _pair(add, 0.0, "add")
-    to1, to2 = _pair(to, "none", "to")
-    d001, d002 = _pair(drop00, False, "drop00")
-    _check_to(to1)
-    _check_to(to2)
     alpha = _level_alpha(level)
-    a, b, c, d, labels = _tables(ai, bi, ci, di, slab)
-    yi, vi, excluded = _study_effects("PETO", a, b, c, d, add1, to1, d001, labels)
-    if d002:
-        keep = ~_double_zero(a, b, c, d)
-        a, b, c, d = a[keep], b[keep], c[keep], d[keep]
-    k = int(a.shape[0])
-    if k < 1:
-        raise MetaAnalysisError("Processing terminated since k = 0.")
-    a, b, c, d = _correct(a, b, c, d, add2, to2)
+    a, b, c, d, k, labels, yi, vi, excluded = _prepare("PETO", ai, bi, ci, di, slab, add, to,
+                                                       drop00)  # fmt: skip
     n1, n2 = a + b, c + d
     n = n1 + n2
     xt, yt = a + c, b + d
