@@ -21,12 +21,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from analysis.engine import MetaAnalysisError, confint, predict, rma
 from analysis.engine import meta_style as ms
 from analysis.engine.proportions import metaprop
-from analysis.report import effect_sizes
+from analysis.report import _columns, effect_sizes, meta_fit
 
 CONVENTIONS = ("metafor", "meta", "revman")
 LABELS = {"metafor": "metafor (R) defaults", "meta": "meta (R) defaults",
@@ -57,10 +55,6 @@ class ConventionResult:
         return asdict(self)
 
 
-def _columns(rows: list[dict], names) -> dict[str, np.ndarray]:
-    return {n: np.array([float(r[n]) for r in rows]) for n in names}
-
-
 def _metafor(measure, rows, labels, level, back) -> ConventionResult:
     es = effect_sizes(measure, rows, labels)
     fit = rma(es, method="REML", test="z", level=level)
@@ -72,26 +66,6 @@ def _metafor(measure, rows, labels, level, back) -> ConventionResult:
         float(fit.i2), float(ci.i2[1]), float(ci.i2[2]),
         "normal (z)", "normal (z)",
     )  # fmt: skip
-
-
-def _meta_fit(measure: str, rows: list[dict], labels, level: float):
-    opts = {"level": level / 100, "level_ma": level / 100, "level_predict": level / 100,
-            "level_hetstat": level / 100}  # fmt: skip
-    if measure in ("RR", "OR", "RD"):
-        c = _columns(rows, ("ai", "n1i", "ci", "n2i"))
-        return ms.metabin(c["ai"], c["n1i"], c["ci"], c["n2i"], sm=measure, studlab=labels,
-                          **opts)  # fmt: skip
-    if measure in ("SMD", "MD"):
-        c = _columns(rows, ("n1i", "m1i", "sd1i", "n2i", "m2i", "sd2i"))
-        return ms.metacont(c["n1i"], c["m1i"], c["sd1i"], c["n2i"], c["m2i"], c["sd2i"],
-                           sm=measure, studlab=labels, **opts)  # fmt: skip
-    if measure == "ZCOR":
-        c = _columns(rows, ("ri", "ni"))
-        return ms.metacor(c["ri"], c["ni"], studlab=labels, **opts)
-    if measure == "GEN":
-        c = _columns(rows, ("yi", "sei"))
-        return ms.metagen(c["yi"], c["sei"], studlab=labels, **opts)
-    raise MetaAnalysisError(f"meta's defaults for {measure} are not available here.")
 
 
 def _from_metaprop(rows: list[dict], labels, level: float, back) -> ConventionResult:
@@ -170,7 +144,7 @@ def compare(measure: str, rows: list[dict], labels: list[str], *, level: float =
                                     error="RevMan Web does not pool single-group proportions."))
         return out
     try:
-        m = _meta_fit(measure, rows, labels, level)
+        m = meta_fit(measure, rows, labels, level=level)
         out.append(_from_meta("meta", m, back, "normal (z)"))
         out.append(_from_meta("revman", ms.update(m, method_random_ci="HK"), back,
                               "Hartung-Knapp, t(k − 1)"))  # fmt: skip

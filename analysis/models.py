@@ -84,6 +84,31 @@ MEASURE_LABELS = {
 }
 
 
+class Convention(models.TextChoices):
+    """Whose defaults an analysis follows (analysis/report.py, docs/engine.md)."""
+
+    METAFOR = "metafor", "As metafor (R)"
+    META = "meta", "As meta (R)"
+    REVMAN = "revman", "As RevMan Web"
+
+
+class ZeroCells(models.TextChoices):
+    """Where the continuity correction goes (metafor's escalc ``to``, meta's method.incr)."""
+
+    ONLY0 = "only0", "Tables with a zero cell"
+    IF0ALL = "if0all", "Every table, if one has a zero cell"
+    ALL = "all", "Every table"
+    NONE = "none", "None"
+
+
+class DoubleZero(models.TextChoices):
+    """Tables with no events (or only events) in both groups."""
+
+    DEFAULT = "", "As the convention does"
+    KEEP = "keep", "Keep (corrected)"
+    DROP = "drop", "Leave out"
+
+
 class Outcome(models.Model):
     """An outcome the review pools, with the analysis settings its page last used (the export
     reproduces them)."""
@@ -105,6 +130,24 @@ class Outcome(models.Model):
         max_length=4, default="z", choices=[("z", "z (normal)"), ("knha", "Hartung-Knapp")]
     )
     level = models.FloatField(default=95)
+    convention = models.CharField(
+        max_length=8,
+        choices=Convention.choices,
+        default=Convention.METAFOR,
+        help_text="Whose defaults the analysis follows: study effects, common effect, "
+        "prediction interval, I², trim and fill, small-study test.",
+    )
+    zero_add = models.FloatField(
+        "Continuity correction",
+        default=0.5,
+        help_text="Added to the cells of 2×2 tables (and proportions) with a zero.",
+    )
+    zero_to = models.CharField(
+        "Correction added to", max_length=8, choices=ZeroCells.choices, default=ZeroCells.ONLY0
+    )
+    double_zero = models.CharField(
+        "Double-zero tables", max_length=4, choices=DoubleZero.choices, blank=True, default=""
+    )
     dual_extraction = models.BooleanField(
         "Dual extraction",
         default=False,

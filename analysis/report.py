@@ -61,8 +61,54 @@ def null_value(measure: str) -> float:
     return 0.0
 
 
-def effect_sizes(measure: str, rows: list[dict], labels: list[str]):
-    """escalc on the study rows (each a dict of input fields, as extracted): yi and vi."""
+#: the conventions an analysis follows (docs/engine.md, "meta and metafor defaults")
+CONVENTIONS = ("metafor", "meta", "revman")
+CONVENTION_LABELS = {
+    "metafor": "as metafor (R)",
+    "meta": "as meta (R)",
+    "revman": "as RevMan Web",
+}
+#: what choosing a convention sets on the page: the tau² estimator and the test
+CONVENTION_DEFAULTS = {
+    "metafor": {"method": "REML", "test": "z"},
+    "meta": {"method": "REML", "test": "z"},
+    "revman": {"method": "REML", "test": "knha"},
+}
+#: the engine's (metafor's) random-effects estimators that meta also offers
+META_TAU_METHODS = ("REML", "DL", "PM", "ML", "HE", "SJ", "EB", "HS")
+
+
+@dataclass(frozen=True)
+class ZeroCellRules:
+    """The continuity correction of 2x2 tables (and proportions): `add` to the cells of the
+    tables `to` says (metafor's escalc add/to; meta's incr/method.incr), and whether tables
+    without events (or with only events) in both groups are left out (`drop00`; None: as the
+    convention does: metafor keeps them, meta and RevMan leave them out)."""
+
+    add: float = 0.5
+    to: str = "only0"
+    drop00: bool | None = None
+
+    def drops(self, convention: str) -> bool:
+        return (convention != "metafor") if self.drop00 is None else bool(self.drop00)
+
+
+def _checked_rules(rules: ZeroCellRules | None) -> ZeroCellRules:
+    rules = rules or ZeroCellRules()
+    if not (isinstance(rules.add, (int, float)) and 0 <= rules.add < 1e6):
+        raise MetaAnalysisError(
+            f"The continuity correction must be a number from 0 (got {rules.add!r}).")
+    if rules.to not in ("only0", "if0all", "all", "none"):
+        raise MetaAnalysisError(
+            f"The correction goes to 'only0', 'if0all', 'all' or 'none' (got {rules.to!r}).")
+    return rules
+
+
+def effect_sizes(measure: str, rows: list[dict], labels: list[str],
+                 rules: ZeroCellRules | None = None):
+    """escalc on the study rows (each a dict of input fields, as extracted): yi and vi, with
+    `rules`' continuity correction (metafor's escalc add/to/drop00)."""
+    rules = _checked_rules(rules)
     if measure == "GEN":
         yi = [float(r["yi"]) for r in rows]
         sei = [float(r["sei"]) for r in rows]
@@ -72,7 +118,10 @@ def effect_sizes(measure: str, rows: list[dict], labels: list[str]):
         args[name] = [float(r[name]) for r in rows]
     if measure in ("RR", "OR", "RD"):
         ai, n1i, ci, n2i = (np.asarray(args[n]) for n in ("ai", "n1i", "ci", "n2i"))
-        return escalc(measure, ai=ai, bi=n1i - ai, ci=ci, di=n2i - ci, slab=labels)
+        return escalc(measure, ai=ai, bi=n1i - ai, ci=ci, di=n2i - ci, slab=labels,
+                      add=rules.add, to=rules.to, drop00=rules.drops("metafor"))  # fmt: skip
+    if measure in ("PLO", "PR"):
+        return escalc(measure, **args, slab=labels, add=rules.add, to=rules.to)
     return escalc(measure, **args, slab=labels)
 
 
@@ -101,9 +150,12 @@ class Pooled:
     q_pval: float
     natural: dict | None = None  # estimate, ci_lb, ci_ub, pi_lb, pi_ub back-transformed
     crosses_null: bool = False  # the CI contains the null value
+    model: str = ""  # how the estimate was pooled, when the method does not say it (MH, GLMM)
 
     @property
     def label(self) -> str:
+        if self.model:
+            return self.model
         return f"{self.method}{' + Hartung-Knapp' if self.test == 'knha' else ''}"
 
 
@@ -180,6 +232,8 @@ class Report:
     # Optional panels that could not be computed, by panel ("leave_one_out", "egger",
     # "trimfill"): the reason, shown in the panel's place while the rest renders.
     panel_errors: dict[str, str] = field(default_factory=dict)
+    convention: str = "metafor"  # whose defaults (CONVENTIONS)
+    zero_cells: dict = field(default_factory=dict)  # the continuity-correction rules used
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -197,22 +251,98 @@ def analyse(
     groups: list[str | None] | None = None,
     covariate: list[float | None] | None = None,
     covariate_name: str = "moderator",
+    convention: str = "metafor",
+    zero_cells: ZeroCellRules | None = None,
 ) -> Report:
     """The whole analysis of one outcome. `rows`: per study a dict of its input fields (see
     ESCALC_FIELDS); `groups`: a subgroup label per study (None: not in any); `covariate`: a
-    number per study for the meta-regression (None: missing, that study left out of it)."""
+    number per study for the meta-regression (None: missing, that study left out of it).
+
+    `convention` ("metafor", "meta", "revman") decides the study effects, the common effect,
+    the prediction interval, I², leave-one-out, trim and fill and the small-study test (see
+    `_metafor_core` and `_meta_core`); `method` and `test` stay the user's choice.
+    `zero_cells`: the continuity correction of 2x2 tables and proportions."""
     if len(labels) != len(rows):
         raise MetaAnalysisError(f"{len(labels)} labels for {len(rows)} rows.")
     if len(rows) < 2:
         raise MetaAnalysisError(
             f"A meta-analysis needs at least 2 studies; this outcome has {len(rows)}."
         )
-    es = effect_sizes(measure, rows, labels)
-    notes = []
-    if es.corrected:
+    if convention not in CONVENTIONS:
+        raise MetaAnalysisError(
+            f"Unknown convention {convention!r}; use one of {', '.join(CONVENTIONS)}.")
+    rules = _checked_rules(zero_cells)
+    notes: list[str] = []
+    core = (_metafor_core if convention == "metafor" else _meta_core)(
+        measure, rows, list(labels), method, test, level, log_scale, rules, convention, notes)
+    slab, yi, vi = core["labels"], np.asarray(core["yi"]), np.asarray(core["vi"])
+    kept = {lab: i for i, lab in enumerate(labels)}
+    idx = [kept[lab] for lab in slab]  # the studies pooled (a convention may leave some out)
+    if groups is not None:
+        groups = [groups[i] for i in idx]
+    if covariate is not None:
+        covariate = [covariate[i] for i in idx]
+    tau = method
+    if convention != "metafor" and (groups is not None or covariate is not None):
+        notes.append("Subgroups and meta-regression: metafor's models on these study "
+                     "effects, as meta's subgroup analysis and metareg fit them.")
+    report_subgroups = None
+    if groups is not None:
+        report_subgroups = _subgroups(yi, vi, slab, groups, tau, test, level, measure,
+                                      log_scale, notes)  # fmt: skip
+    report_metareg = None
+    if covariate is not None:
+        report_metareg = _metareg(yi, vi, slab, covariate, covariate_name, tau, test, level,
+                                  notes)  # fmt: skip
+    main = core["main"]
+    return Report(
+        measure=measure,
+        method=method,
+        test=test,
+        level=level,
+        labels=list(slab),
+        yi=yi.tolist(),
+        vi=vi.tolist(),
+        weights=list(core["weights"]),
+        main=main,
+        robustness=core["panel"],
+        robustness_changes=any(p.crosses_null != main.crosses_null for p in core["panel"]),
+        leave_one_out=core["loo"],
+        egger=core["egger"],
+        trimfill=core["trimfill"],
+        subgroups=report_subgroups,
+        metareg=report_metareg,
+        notes=notes,
+        robustness_failed=core["failed"],
+        panel_errors=core["panel_errors"],
+        convention=convention,
+        zero_cells={"add": rules.add, "to": rules.to, "drop00": rules.drops(convention)},
+    )
+
+
+def _metafor_core(measure, rows, labels, method, test, level, log_scale, rules, convention,
+                  notes) -> dict:
+    """metafor's defaults: escalc's study effects, rma, normal prediction interval, I² from
+    tau², leave1out, regtest and trimfill of the fitted model."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # drop00: said in the notes below
+        es = effect_sizes(measure, rows, labels, rules)
+    if es.dropped:
         notes.append(
-            f"0.5 added to every cell of {len(es.corrected)} 2×2 table(s) with a zero cell "
-            f"({', '.join(es.corrected)}), as metafor's escalc does."
+            f"Left out as double-zero tables (no events, or only events, in both groups): "
+            f"{', '.join(es.dropped)}.")
+    if len(es.yi) < 2:
+        raise MetaAnalysisError(
+            f"A meta-analysis needs at least 2 studies; {len(es.yi)} remain after leaving out "
+            "the double-zero tables.")
+    if es.corrected:
+        where = {"only0": "every cell of", "all": "every cell of",
+                 "if0all": "every cell of"}.get(rules.to, "")
+        notes.append(
+            f"{rules.add:g} added to {where} {len(es.corrected)} 2×2 table(s) or proportion(s) "
+            f"({', '.join(es.corrected)}), as metafor's escalc does (to = \"{rules.to}\")."
         )
     fit = rma(es, method=method, test=test, level=level)
     main = pooled(fit, measure, log_scale)
@@ -224,12 +354,8 @@ def analyse(
             except MetaAnalysisError as exc:
                 # metafor fails the same way (e.g. Paule-Mandel's "tau2.max too low" on
                 # dat.curtis1998): the panel says so in that row; the rest is still computed.
-                label = f"{m}{' + Hartung-Knapp' if t == 'knha' else ''}"
-                failed.append({"method": m, "test": t, "label": label, "error": str(exc)})
-    for m in dict.fromkeys(f["method"] for f in failed):
-        error = next(f["error"] for f in failed if f["method"] == m)
-        notes.append(f"Robustness: {m} not fitted: {error}")
-    changes = any(p.crosses_null != main.crosses_null for p in panel)
+                failed.append(_failed(m, t, exc))
+    _failed_notes(failed, notes)
 
     loo = []
     panel_errors: dict[str, str] = {}
@@ -257,7 +383,9 @@ def analyse(
     if fit.k >= 3:
         try:
             eg = regtest(fit)
-            egger = {"statistic": eg.zval, "pval": eg.pval, "dfs": eg.dfs, "limit": eg.est}
+            egger = {"statistic": eg.zval, "pval": eg.pval, "dfs": eg.dfs, "limit": eg.est,
+                     "test": "Egger's regression test",
+                     "symbol": "t" if test == "knha" else "z"}  # fmt: skip
         except MetaAnalysisError as exc:
             panel_errors["egger"] = str(exc)
             notes.append(f"Egger's test not computed: {exc}")
@@ -275,40 +403,245 @@ def analyse(
         except MetaAnalysisError as exc:
             panel_errors["trimfill"] = str(exc)
             notes.append(f"Trim and fill not computed: {exc}")
-
     total = float(np.sum(fit.weights))
-    report_subgroups = None
-    if groups is not None:
-        report_subgroups = _subgroups(
-            es, labels, groups, method, test, level, measure, log_scale, notes
-        )
-    report_metareg = None
-    if covariate is not None:
-        report_metareg = _metareg(es, labels, covariate, covariate_name, method, test, level, notes)
-    return Report(
-        measure=measure,
-        method=method,
-        test=test,
-        level=level,
-        labels=list(labels),
-        yi=es.yi.tolist(),
-        vi=es.vi.tolist(),
-        weights=(100 * np.asarray(fit.weights) / total).tolist(),
-        main=main,
-        robustness=panel,
-        robustness_changes=changes,
-        leave_one_out=loo,
-        egger=egger,
-        trimfill=tf,
-        subgroups=report_subgroups,
-        metareg=report_metareg,
-        notes=notes,
-        robustness_failed=failed,
-        panel_errors=panel_errors,
-    )
+    return {"labels": list(es.slab or labels), "yi": es.yi, "vi": es.vi,
+            "weights": (100 * np.asarray(fit.weights) / total).tolist(), "main": main,
+            "panel": panel, "failed": failed, "loo": loo, "egger": egger, "trimfill": tf,
+            "panel_errors": panel_errors}  # fmt: skip
 
 
-def _subgroups(es, labels, groups, method, test, level, measure, log_scale, notes):
+def _failed(method: str, test: str, exc: Exception) -> dict:
+    label = f"{method}{' + Hartung-Knapp' if test == 'knha' else ''}"
+    return {"method": method, "test": test, "label": label, "error": str(exc)}
+
+
+def _failed_notes(failed: list[dict], notes: list[str]) -> None:
+    for m in dict.fromkeys(f["method"] for f in failed):
+        error = next(f["error"] for f in failed if f["method"] == m)
+        notes.append(f"Robustness: {m} not fitted: {error}")
+
+
+def _columns(rows: list[dict], names) -> dict[str, np.ndarray]:
+    return {n: np.array([float(r[n]) for r in rows]) for n in names}
+
+
+def meta_fit(measure: str, rows: list[dict], labels, *, level: float = 95,
+             method_tau: str = "REML", test: str = "z", rules: ZeroCellRules | None = None,
+             drop00: bool = True):
+    """R meta's fit of the study rows with its defaults (`metabin` with Mantel-Haenszel and
+    meta's zero-cell rules, `metacont` with the exact SMD variance, `metacor`, `metagen`, for
+    proportions `metagen` of escalc's logits or proportions): a `meta_style.MetaResult`."""
+    from analysis.engine import meta_style as ms
+
+    rules = _checked_rules(rules)
+    lv = level / 100
+    opts = {"level": lv, "level_ma": lv, "level_predict": lv, "level_hetstat": lv,
+            "method_tau": method_tau,
+            "method_random_ci": "HK" if test == "knha" else "classic"}  # fmt: skip
+    if measure in ("RR", "OR", "RD"):
+        c = _columns(rows, ("ai", "n1i", "ci", "n2i"))
+        incr = 0.0 if rules.to == "none" else rules.add
+        how = "only0" if rules.to == "none" else rules.to
+        return ms.metabin(c["ai"], c["n1i"], c["ci"], c["n2i"], sm=measure, studlab=labels,
+                          incr=incr, method_incr=how, allstudies=not drop00,
+                          **opts)  # fmt: skip
+    if measure in ("SMD", "MD"):
+        c = _columns(rows, ("n1i", "m1i", "sd1i", "n2i", "m2i", "sd2i"))
+        return ms.metacont(c["n1i"], c["m1i"], c["sd1i"], c["n2i"], c["m2i"], c["sd2i"],
+                           sm=measure, studlab=labels, **opts)  # fmt: skip
+    if measure in ("ZCOR", "COR"):
+        c = _columns(rows, ("ri", "ni"))
+        return ms.metacor(c["ri"], c["ni"], sm=measure, studlab=labels, **opts)
+    if measure == "GEN":
+        c = _columns(rows, ("yi", "sei"))
+        return ms.metagen(c["yi"], c["sei"], studlab=labels, **opts)
+    if measure in ("PLO", "PR"):
+        es = effect_sizes(measure, rows, labels, rules)
+        # metaprop tests no pooled effect (null.effect = NA)
+        return ms.metagen(es.yi, np.sqrt(es.vi), sm="PLOGIT" if measure == "PLO" else "",
+                          studlab=labels, null_effect=None, **opts)  # fmt: skip
+    raise MetaAnalysisError(f"meta's defaults for {measure} are not available here.")
+
+
+def _nan(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _meta_pooled(m, measure, log_scale, method, test, level, *, common: bool,
+                 model: str = "") -> Pooled:
+    """A Pooled from meta's quantities (I² from Q, prediction interval on t(k - 1))."""
+    v = m._values
+    s = "common" if common else "random"
+    est, lo, hi = float(v[f"TE.{s}"]), float(v[f"lower.{s}"]), float(v[f"upper.{s}"])
+    pi_lb = None if common else _opt(v["lower.predict"])
+    pi_ub = None if common else _opt(v["upper.predict"])
+    name, f = transform_for(measure, log_scale)
+    natural = None
+    if f is not None:
+        natural = {key: (None if x is None else float(f(x))) for key, x in (
+            ("estimate", est), ("ci_lb", lo), ("ci_ub", hi), ("pi_lb", pi_lb),
+            ("pi_ub", pi_ub))}  # fmt: skip
+        natural["transform"] = name
+    h = _nan(v["H"])
+    return Pooled(
+        method=method, test=test, level=level, k=int(m.k), estimate=est,
+        se=float(v[f"seTE.{s}"]), statistic=_nan(v[f"statistic.{s}"]),
+        pval=_nan(v[f"pval.{s}"]), ci_lb=lo, ci_ub=hi, pi_lb=pi_lb, pi_ub=pi_ub,
+        tau2=0.0 if common else float(v["tau2"]),
+        tau=0.0 if common else float(v["tau"]), i2=100 * _nan(v["I2"]), h2=h * h,
+        q=float(v["Q"]), q_df=int(v["df.Q"]), q_pval=_nan(v["pval.Q"]),
+        natural=natural, crosses_null=bool(lo <= null_value(measure) <= hi), model=model,
+    )  # fmt: skip
+
+
+def _meta_core(measure, rows, labels, method, test, level, log_scale, rules, convention,
+               notes) -> dict:
+    """meta's (and RevMan Web's) conventions: meta's study effects and zero-cell rules, the
+    common effect by Mantel-Haenszel for 2x2 tables, I² from Q with the Higgins-Thompson CI,
+    the prediction interval on t(k - 1), leave-one-out by metainf, trim and fill on the
+    common-effect model (meta's trimfill), Egger's or (odds ratios) Harbord's test with
+    meta's k.min = 10; for proportions under meta, the random-intercept logistic GLMM
+    (metaprop's default) for the pooled estimate."""
+    from analysis.engine import meta_style as ms
+
+    who = CONVENTION_LABELS[convention]
+    if measure in ("PLO", "PR") and convention == "revman":
+        raise MetaAnalysisError(
+            "RevMan Web does not pool single-group proportions; choose the metafor or meta "
+            "convention for this outcome.")
+    fe = method == "FE"
+    tau = "REML" if fe else method
+    if tau not in META_TAU_METHODS:
+        raise MetaAnalysisError(f"meta does not offer the {method} estimator.")
+    drop = rules.drops(convention)
+    m = meta_fit(measure, rows, labels, level=level, method_tau=tau, test=test, rules=rules,
+                 drop00=drop)
+    binary = measure in ("RR", "OR", "RD")
+    model = ""
+    if fe and binary:
+        model = "Common effect (Mantel-Haenszel)"
+    elif fe:
+        model = "Common effect (inverse variance)"
+    main = _meta_pooled(m, measure, log_scale, method, test, level, common=fe, model=model)
+    weights = np.asarray(m._values["w.common" if fe else "w.random"], dtype=float)
+    if binary:
+        v = m._values
+        if v["k.all"] > m.k:
+            left = [lab for lab in labels if lab not in set(m.studlab)]
+            notes.append(
+                f"Left out, as {who.removeprefix('as ')} does: {', '.join(left)} (no events, or "
+                "only events, in both groups).")
+        corrected = [lab for lab, e in zip(m.studlab, v["incr.e"], strict=True) if e > 0]
+        if corrected:
+            what = ("to the events and the group sizes" if measure == "RR"
+                    else "to every cell")  # fmt: skip
+            notes.append(
+                f"{rules.add:g} added {what} of {len(corrected)} table(s) with a zero cell "
+                f"({', '.join(corrected)}), as meta's metabin does.")
+    if measure == "PLO" and convention == "meta":
+        main, weights = _glmm_main(rows, labels, m, method, test, level, log_scale, fe, notes)
+    notes.extend(m.notes)
+
+    panel, failed = [], []
+    for tm in ROBUSTNESS_METHODS:
+        for t in ("z", "knha"):
+            try:
+                u = ms.update(m, method_tau=tm, method_random_ci="HK" if t == "knha"
+                              else "classic")  # fmt: skip
+                panel.append(_meta_pooled(u, measure, log_scale, tm, t, level, common=False))
+            except MetaAnalysisError as exc:
+                failed.append(_failed(tm, t, exc))
+    _failed_notes(failed, notes)
+
+    panel_errors: dict[str, str] = {}
+    loo = []
+    if m.k >= 3:
+        try:
+            inf = ms.metainf(m, pooled="common" if fe else "random")
+            for i, lab in enumerate(m.studlab):
+                r = inf.rows
+                loo.append({"omitted": lab, "estimate": r["TE"][i], "ci_lb": r["lower"][i],
+                            "ci_ub": r["upper"][i], "pval": _nan(r["pval"][i]),
+                            "tau2": r["tau2"][i], "i2": 100 * _nan(r["I2"][i]),
+                            "q": None})  # fmt: skip
+        except MetaAnalysisError as exc:
+            panel_errors["leave_one_out"] = str(exc)
+            notes.append(f"Leave one out not computed: {exc}")
+    egger = tf = None
+    if m.k >= 3:
+        try:
+            b = ms.metabias(m)
+            if b.skipped:
+                raise MetaAnalysisError(
+                    f"meta runs no test of funnel asymmetry with fewer than {b.k_min} studies "
+                    f"(k = {b.k}; meta's k.min = {b.k_min}).")
+            name = {"Harbord": "Harbord's test", "Egger": "Egger's regression test",
+                    "Peters": "Peters' test"}[b.method_bias]  # fmt: skip
+            egger = {"statistic": b.statistic, "pval": b.pval, "dfs": b.df,
+                     "limit": b.intercept, "test": name, "symbol": "t"}  # fmt: skip
+        except MetaAnalysisError as exc:
+            panel_errors["egger"] = str(exc)
+            notes.append(f"Small-study test not computed: {exc}")
+        try:
+            base = ms.update(m, method_tau="ML") if (
+                measure == "PLO" and convention == "meta") else m
+            t = ms.trimfill(base)
+            s = "common" if fe else "random"
+            tf = {"k0": t.k0, "side": "left" if t.left else "right",
+                  "filled_yi": t.filled_TE.tolist(),
+                  "filled_vi": (t.filled_seTE**2).tolist(),
+                  "estimate": float(t.fit._values[f"TE.{s}"]),
+                  "ci_lb": float(t.fit._values[f"lower.{s}"]),
+                  "ci_ub": float(t.fit._values[f"upper.{s}"])}  # fmt: skip
+        except MetaAnalysisError as exc:
+            panel_errors["trimfill"] = str(exc)
+            notes.append(f"Trim and fill not computed: {exc}")
+    return {"labels": list(m.studlab), "yi": np.asarray(m.TE), "vi": np.asarray(m.seTE) ** 2,
+            "weights": (100 * weights / weights.sum()).tolist(), "main": main,
+            "panel": panel, "failed": failed, "loo": loo, "egger": egger, "trimfill": tf,
+            "panel_errors": panel_errors}  # fmt: skip
+
+
+def _glmm_main(rows, labels, m, method, test, level, log_scale, fe, notes):
+    """metaprop's default for proportions: the binomial-normal GLMM (ML; common effect: its
+    EE fit). The GLMM has no study weights: the forest plot sizes studies by their
+    inverse-variance weights."""
+    from analysis.engine.proportions import metaprop
+
+    c = _columns(rows, ("xi", "ni"))
+    if method not in ("REML", "ML", "FE"):
+        notes.append(f"meta's GLMM estimates τ² by maximum likelihood; {method} applies to "
+                     "the inverse-variance fits of the robustness panel.")
+    g = metaprop(c["xi"], c["ni"], labels, level=level / 100,
+                 method_random_ci="HK" if test == "knha" else "classic")
+    s = g.common if fe else g.random
+    est, lo, hi = float(s["TE"]), float(s["lower"]), float(s["upper"])
+    pi_lb = None if fe else _opt(g.prediction["lower.predict"])
+    pi_ub = None if fe else _opt(g.prediction["upper.predict"])
+    name, f = transform_for("PLO", log_scale)
+    natural = {key: (None if x is None else float(f(x))) for key, x in (
+        ("estimate", est), ("ci_lb", lo), ("ci_ub", hi), ("pi_lb", pi_lb), ("pi_ub", pi_ub))}
+    natural["transform"] = name
+    h = g.heterogeneity
+    q = h["Q"][0] if isinstance(h["Q"], (list, tuple)) else h["Q"]
+    pq = h["pval.Q"][0] if isinstance(h["pval.Q"], (list, tuple)) else h["pval.Q"]
+    hh = _nan(h["H"])
+    main = Pooled(
+        method=method, test=test, level=level, k=int(m.k), estimate=est, se=float(s["seTE"]),
+        statistic=math.nan, pval=math.nan, ci_lb=lo, ci_ub=hi, pi_lb=pi_lb, pi_ub=pi_ub,
+        tau2=0.0 if fe else float(h["tau2"]), tau=0.0 if fe else float(h["tau"]),
+        i2=100 * _nan(h["I2"]), h2=hh * hh, q=float(q), q_df=int(h["df.Q"]),
+        q_pval=_nan(pq), natural=natural, crosses_null=False,
+        model="Common effect (GLMM)" if fe else "Random effects (GLMM, ML)",
+    )  # fmt: skip
+    notes.append("Pooled by the random-intercept logistic model (GLMM), metaprop's default; "
+                 "Q is its Wald test for heterogeneity. The study weights shown are the "
+                 "inverse-variance ones (a GLMM has none).")
+    w = np.asarray(m._values["w.common" if fe else "w.random"], dtype=float)
+    return main, w
+
+
+def _subgroups(yi, vi, labels, groups, method, test, level, measure, log_scale, notes):
     keep = np.array([g not in (None, "") for g in groups])
     if keep.sum() < 2:
         notes.append("Subgroups: fewer than 2 studies have a subgroup label.")
@@ -316,7 +649,7 @@ def _subgroups(es, labels, groups, method, test, level, measure, log_scale, note
     if not keep.all():
         left = [lab for lab, k in zip(labels, keep, strict=True) if not k]
         notes.append(f"Subgroups: left out for want of a label: {', '.join(left)}.")
-    y, v = es.yi[keep], es.vi[keep]
+    y, v = yi[keep], vi[keep]
     slab = [lab for lab, k in zip(labels, keep, strict=True) if k]
     g = [str(x) for x, k in zip(groups, keep, strict=True) if k]
     try:
@@ -340,7 +673,7 @@ def _subgroups(es, labels, groups, method, test, level, measure, log_scale, note
     }
 
 
-def _metareg(es, labels, covariate, name, method, test, level, notes):
+def _metareg(yi, vi, labels, covariate, name, method, test, level, notes):
     x = np.array([np.nan if c in (None, "") else float(c) for c in covariate])
     keep = ~np.isnan(x)
     if keep.sum() < 3:
@@ -350,7 +683,7 @@ def _metareg(es, labels, covariate, name, method, test, level, notes):
         left = [lab for lab, k in zip(labels, keep, strict=True) if not k]
         notes.append(f"Meta-regression on {name}: left out for want of a value: {', '.join(left)}.")
     try:
-        fit = rma(es.yi[keep], es.vi[keep], mods=x[keep], method=method, test=test, level=level)
+        fit = rma(yi[keep], vi[keep], mods=x[keep], method=method, test=test, level=level)
     except MetaAnalysisError as exc:
         notes.append(f"Meta-regression not computed: {exc}")
         return None

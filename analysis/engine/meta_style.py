@@ -542,6 +542,12 @@ def metabin(event_e, n_e, event_c, n_c, *, sm: str = "RR", method: str = "MH",
                         "incr.e": np.asarray(mb.incr_e)[keep],
                         "incr.c": np.asarray(mb.incr_c)[keep]})  # fmt: skip
     res._inputs["metabin"] = mb
+    # for metainf's refits: the counts and options of this call
+    res._inputs["metabin_call"] = (
+        (event_e, n_e, event_c, n_c),
+        {"sm": sm, "method": method, "incr": incr, "method_incr": method_incr,
+         "allstudies": allstudies, "MH_exact": MH_exact, "RR_Cochrane": RR_Cochrane,
+         "studlab": None if studlab is None else [str(x) for x in studlab], **opts})
     return res
 
 
@@ -559,8 +565,12 @@ def update(m: MetaResult, **opts) -> MetaResult:
     for key in METABIN_KEYS:  # metabin's own
         if key in m._values:
             out._values[key] = m._values[key]
-    if "metabin" in inp:
-        out._inputs["metabin"] = inp["metabin"]
+    for key in ("metabin", "metabin_call"):
+        if key in inp:
+            out._inputs[key] = inp[key]
+    if "metabin_call" in inp:  # metainf refits with the updated options
+        counts, kwargs = inp["metabin_call"]
+        out._inputs["metabin_call"] = (counts, {**kwargs, **opts})
     return out
 
 
@@ -789,13 +799,29 @@ def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
     seTE = np.asarray(m._inputs["seTE"])
     slab = m._inputs["studlab"]
     labels = slab if slab is not None else tuple(str(i + 1) for i in range(k))
-    if m._inputs["common"] is not None:
+    call = m._inputs.get("metabin_call")
+    if m._inputs["common"] is not None and call is None:
         raise MetaAnalysisError(
             "metainf() of a non-inverse-variance common effect needs its entry point's own "
             "refit; not available for this analysis.")
     rows: dict = {name: [] for name in _INF_FIELDS}
+    if call is not None:  # metabin: each omission refitted from the counts (MH, Peto, ...)
+        counts = [np.asarray(x, dtype=float) for x in call[0]]
+        all_labels = call[1]["studlab"] or [str(i + 1) for i in range(len(counts[0]))]
+        pooled_idx = [list(map(str, all_labels)).index(lab) for lab in labels]
     for i in range(k):
         keep = np.arange(k) != i
+        if call is not None:
+            keep_all = np.ones(len(counts[0]), dtype=bool)
+            keep_all[pooled_idx[i]] = False
+            opts = {key: v for key, v in call[1].items() if key != "studlab"}
+            sub = metabin(*(x[keep_all] for x in counts),
+                          studlab=[lab for lab, kept in zip(all_labels, keep_all, strict=True)
+                                   if kept], **opts)
+            row = _pooled_row(sub, pooled)
+            for name in _INF_FIELDS:
+                rows[name].append(row[name])
+            continue
         sub = _build(TE[keep], seTE[keep], None if slab is None else
                      tuple(np.asarray(slab, dtype=object)[keep]), m.settings,
                      fn=m._inputs["fn"], backtransf=m._inputs["backtransf"])

@@ -44,3 +44,13 @@ def test_metabias(case):
     assert not got.skipped
     for key, attr in (("statistic", "statistic"), ("df", "df"), ("pval", "pval")):
         assert getattr(got, attr) == pytest.approx(expected[key], rel=1e-8), key
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("pooled", ["default", "random"])
+def test_metainf_refits_metabin(case, pooled):
+    """metainf(m) of a metabin fit: each omission refitted from the counts (meta's default
+    pools the Mantel-Haenszel/Peto common effect)."""
+    ref = reference(case)["metainf"][pooled]
+    got = meta_style.metainf(fitted(case), pooled=None if pooled == "default" else "random")
+    check(got.as_meta_json(), ref, f"metainf.{pooled}")
