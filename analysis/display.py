@@ -5,7 +5,22 @@ from __future__ import annotations
 
 import math
 
-from analysis.report import Pooled, Report, transform_for
+from analysis.report import CONVENTION_LABELS, Pooled, Report, transform_for
+
+#: what each convention means for the numbers on the page (docs/engine.md has the full table)
+CONVENTION_DESCRIPTIONS = {
+    "metafor": "metafor's escalc study effects (0.5 added to every cell of a table with a zero "
+    "cell; double-zero tables kept), inverse-variance common effect, normal-quantile prediction "
+    "interval, I² from τ², trim and fill and Egger's test on the chosen model.",
+    "meta": "meta's study effects (SMD with the exact variance; for risk ratios 0.5 added to the "
+    "events and group sizes; double-zero tables left out), Mantel-Haenszel common effect for 2×2 "
+    "tables, prediction interval on t(k − 1), I² from Q with the Higgins-Thompson CI, "
+    "leave-one-out as metainf, trim and fill on the common-effect model, Egger's test (Harbord's "
+    "for odds ratios) from 10 studies; proportions pooled by the GLMM (metaprop's default).",
+    "revman": "RevMan Web's defaults: REML with the Hartung-Knapp CI on t(k − 1), prediction "
+    "interval on t(k − 1), I² from Q, Mantel-Haenszel common effect for 2×2 tables, study "
+    "effects and zero-cell rules as meta's.",
+}
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -126,7 +141,16 @@ def report_view(report: Report, log_scale: bool = False, *, natural_scale: bool 
         "studies": studies,
         "loo": loo,
         "egger": report.egger
-        and {"p": fmt_p(report.egger["pval"]), "statistic": fmt(report.egger["statistic"], 2)},
+        and {
+            "p": fmt_p(report.egger["pval"]),
+            "statistic": fmt(report.egger["statistic"], 2),
+            "test": report.egger.get("test", "Egger's regression test"),
+            "symbol": report.egger.get("symbol", "t" if report.test == "knha" else "z"),
+        },
+        "convention": {
+            "label": CONVENTION_LABELS[report.convention],
+            "description": CONVENTION_DESCRIPTIONS[report.convention],
+        },
         "trimfill": report.trimfill
         and {
             "k0": report.trimfill["k0"],

@@ -665,7 +665,18 @@ def outcome_rows(outcome: Outcome, *, subgroup_by=None, regress_on=None) -> Outc
     )
 
 
-SETTINGS = ("measure", "method", "test", "level", "subgroup_by", "regress_on")
+SETTINGS = (
+    "measure",
+    "method",
+    "test",
+    "level",
+    "convention",
+    "zero_add",
+    "zero_to",
+    "double_zero",
+    "subgroup_by",
+    "regress_on",
+)
 
 
 def _settings_of(outcome: Outcome) -> dict:
@@ -679,8 +690,8 @@ def _settings_of(outcome: Outcome) -> dict:
 def keep_analysis_settings(*, outcome: Outcome, settings: dict, user) -> None:
     """Make `settings` the outcome's analysis (what exports reproduce), logged."""
     before = _settings_of(outcome)
-    for name in SETTINGS:
-        setattr(outcome, name, settings[name])
+    for name in SETTINGS:  # the zero-cell rules are only set for 2x2 tables and proportions
+        setattr(outcome, name, settings.get(name, getattr(outcome, name)))
     outcome.save()
     after = _settings_of(outcome)
     if before != after:
@@ -715,7 +726,20 @@ def run_analysis(outcome: Outcome, **settings) -> reports.Report:
         groups=rows.groups,
         covariate=rows.covariate,
         covariate_name=regress_on.name if regress_on else "moderator",
+        convention=settings.get("convention", outcome.convention),
+        zero_cells=zero_cell_rules(
+            settings.get("zero_add", outcome.zero_add),
+            settings.get("zero_to", outcome.zero_to),
+            settings.get("double_zero", outcome.double_zero),
+        ),
     )
+
+
+def zero_cell_rules(add, to, double_zero) -> reports.ZeroCellRules:
+    """The Outcome's continuity-correction fields as the report's rules ("" for double-zero
+    tables: as the convention does)."""
+    drop00 = {"keep": False, "drop": True}.get(double_zero or "")
+    return reports.ZeroCellRules(add=float(add), to=to, drop00=drop00)
 
 
 def sheet_csv(review) -> str:

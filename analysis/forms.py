@@ -1,14 +1,31 @@
 from django import forms
 
-from analysis.models import MEASURES_BY_TYPE, DataType, Moderator, ModeratorKind, Outcome
-from analysis.report import METHODS
+from analysis.models import (
+    MEASURES_BY_TYPE,
+    Convention,
+    DataType,
+    DoubleZero,
+    Moderator,
+    ModeratorKind,
+    Outcome,
+    ZeroCells,
+)
+from analysis.report import CONVENTION_DEFAULTS, METHODS
 from review.models import DecimalSeparator
 
 
 class OutcomeForm(forms.ModelForm):
     class Meta:
         model = Outcome
-        fields = ["name", "data_type", "measure", "log_scale", "dual_extraction", "description"]
+        fields = [
+            "name",
+            "data_type",
+            "measure",
+            "log_scale",
+            "convention",
+            "dual_extraction",
+            "description",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, review, **kwargs):
@@ -32,7 +49,26 @@ class OutcomeForm(forms.ModelForm):
             self.add_error("measure", f"With this kind of data the measure is one of {allowed}.")
         if data.get("log_scale") and data_type != DataType.GENERIC:
             self.add_error("log_scale", "Only generic effects are entered as ratios.")
+        if data.get("convention") == Convention.REVMAN and data_type == DataType.PROPORTION:
+            self.add_error("convention", REVMAN_PROPORTIONS)
         return data
+
+    def save(self, commit=True):
+        outcome = super().save(commit=False)
+        if not self.instance.pk or "convention" in self.changed_data:
+            # the convention's defaults (RevMan Web: Hartung-Knapp)
+            for name, value in CONVENTION_DEFAULTS[outcome.convention].items():
+                setattr(outcome, name, value)
+        if commit:
+            outcome.save()
+        return outcome
+
+
+REVMAN_PROPORTIONS = (
+    "RevMan Web does not pool single-group proportions; choose the metafor or meta convention."
+)
+#: the data types whose studies can have zero cells (the continuity correction applies)
+ZERO_CELL_TYPES = (DataType.BINARY, DataType.PROPORTION)
 
 
 class ModeratorForm(forms.ModelForm):
@@ -65,6 +101,15 @@ class AnalysisForm(forms.Form):
         label="Test and CIs", choices=[("z", "z (normal)"), ("knha", "Hartung-Knapp")]
     )
     level = forms.FloatField(label="Confidence level (%)", min_value=50, max_value=99.9)
+    convention = forms.ChoiceField(label="Conventions", choices=Convention.choices, required=False)
+    previous_convention = forms.CharField(widget=forms.HiddenInput, required=False)
+    zero_add = forms.FloatField(
+        label="Continuity correction", min_value=0, max_value=10, required=False
+    )
+    zero_to = forms.ChoiceField(label="Added to", choices=ZeroCells.choices, required=False)
+    double_zero = forms.ChoiceField(
+        label="Double-zero tables", choices=DoubleZero.choices, required=False
+    )
     scale = forms.ChoiceField(
         # natural: r, OR, RR, proportions; analysis: Fisher's z, log OR, log RR, log odds
         label="Scale",
@@ -81,6 +126,44 @@ class AnalysisForm(forms.Form):
         moderators = Moderator.objects.filter(review_id=outcome.review_id)
         self.fields["subgroup_by"].queryset = moderators.filter(kind=ModeratorKind.CATEGORICAL)
         self.fields["regress_on"].queryset = moderators.filter(kind=ModeratorKind.NUMERIC)
+        self.data_type = outcome.data_type
+        self.outcome = outcome
+        if outcome.data_type not in ZERO_CELL_TYPES:
+            for name in ("zero_add", "zero_to", "double_zero"):
+                del self.fields[name]
+        elif outcome.data_type == DataType.PROPORTION:
+            del self.fields["double_zero"]
+
+    def clean(self):
+        data = super().clean()
+        for name in ("convention", "zero_add", "zero_to", "double_zero"):
+            missing = name not in self.data or (
+                name != "double_zero" and data.get(name) in (None, ""))
+            if name in self.fields and missing:
+                data[name] = getattr(self.outcome, name)  # not given: the outcome's own
+        if (
+            data.get("convention") == Convention.REVMAN
+            and self.data_type == DataType.PROPORTION
+        ):
+            self.add_error("convention", REVMAN_PROPORTIONS)
+        data["previous_convention"] = data.get("convention")
+        return data
+
+    @staticmethod
+    def switch_convention(data):
+        """A copy of the page's query `data` in which a newly chosen convention brings its
+        defaults (RevMan Web: Hartung-Knapp), unless the user had changed them: the estimator
+        and test are changed only where they were the previous convention's defaults."""
+        new, old = data.get("convention"), data.get("previous_convention")
+        if not new or not old or new == old or new not in CONVENTION_DEFAULTS:
+            return data
+        data = data.copy()
+        before = CONVENTION_DEFAULTS.get(old, {})
+        for name, value in CONVENTION_DEFAULTS[new].items():
+            if data.get(name) == before.get(name):
+                data[name] = value
+        data["previous_convention"] = new
+        return data
 
     @classmethod
     def initial_for(cls, outcome: Outcome) -> dict:
@@ -89,6 +172,11 @@ class AnalysisForm(forms.Form):
             "method": outcome.method,
             "test": outcome.test,
             "level": outcome.level,
+            "convention": outcome.convention,
+            "previous_convention": outcome.convention,
+            "zero_add": outcome.zero_add,
+            "zero_to": outcome.zero_to,
+            "double_zero": outcome.double_zero,
             "scale": "natural",
             "subgroup_by": outcome.subgroup_by_id,
             "regress_on": outcome.regress_on_id,

@@ -10,8 +10,17 @@ import numpy as np
 from analysis import extraction
 from analysis.engine import rma
 from analysis.models import ROB2_DOMAINS
-from analysis.plots import bubble_from_fit, forest_from_fit, funnel_from_fit, render
-from analysis.report import Report
+from analysis.plots import (
+    ForestRow,
+    PooledEstimate,
+    bubble_from_fit,
+    forest_from_fit,
+    forest_plot,
+    funnel_from_fit,
+    render,
+)
+from analysis.plots._style import format_number, format_p
+from analysis.report import CONVENTION_LABELS, Pooled, Report
 
 KINDS = ("forest", "funnel", "bubble")
 #: the back-transform to the scale papers print, for measures not shown on a log axis
@@ -65,6 +74,8 @@ def figure(kind: str, outcome, settings: dict, report: Report):
             log_scale = False
         else:
             transf = NATURAL_TRANSF.get(measure)
+        if report.convention != "metafor":
+            return _forest_of_report(outcome, report, measure, log_scale, transf)
         return forest_from_fit(
             report.labels,
             report.yi,
@@ -93,6 +104,55 @@ def figure(kind: str, outcome, settings: dict, report: Report):
         fit = rma(yi, vi, mods=x, method=report.method, test=report.test, level=report.level)
         return bubble_from_fit(x, yi, vi, fit, measure=measure, xlabel=m["moderator"])
     raise ValueError(f"No plot of kind {kind!r}.")
+
+
+def _heterogeneity(p: Pooled | dict, fixed: bool) -> str:
+    p = p if isinstance(p, dict) else p.__dict__
+    parts = [] if fixed else [f"τ² = {format_number(p['tau2'], 2)}"]
+    parts += [f"I² = {format_number(p['i2'], 0)}%", f"Q({p['q_df']}) = {format_number(p['q'], 2)}",
+              format_p(p["q_pval"])]  # fmt: skip
+    return "Heterogeneity: " + ", ".join(parts)
+
+
+def _diamond(p: Pooled | dict, label: str, weight: float | None, fixed: bool) -> PooledEstimate:
+    d = p if isinstance(p, dict) else p.__dict__
+    return PooledEstimate(label=label, est=d["estimate"], ci_lb=d["ci_lb"], ci_ub=d["ci_ub"],
+                          pi_lb=d["pi_lb"], pi_ub=d["pi_ub"],
+                          heterogeneity_text=_heterogeneity(d, fixed), weight=weight)  # fmt: skip
+
+
+def _forest_of_report(outcome, report: Report, measure, log_scale, transf):
+    """The forest plot of an analysis under meta's or RevMan's conventions: the study rows,
+    weights, diamond, prediction interval and heterogeneity line are the report's (meta's
+    study effects, I² from Q, prediction interval on t(k - 1)), not a refit with metafor."""
+    groups = _groups(report)
+    rob = _rob(outcome, report)
+    rows = [
+        ForestRow(label=lab, yi=y, vi=v, weight=w, group=None if groups is None else groups[i],
+                  rob=None if rob is None else rob[i])
+        for i, (lab, y, v, w) in enumerate(
+            zip(report.labels, report.yi, report.vi, report.weights, strict=True))
+    ]  # fmt: skip
+    fixed = report.method == "FE"
+    label = (report.main.model or (
+        "Common-effect model" if fixed else f"Random-effects model ({report.method}"
+        f"{', Hartung–Knapp' if report.test == 'knha' else ''})"))
+    label += f", {CONVENTION_LABELS[report.convention]}"
+    subgroups = test_text = None
+    if groups is not None:
+        sg = report.subgroups
+        subgroups = {}
+        for lev in sg["levels"]:
+            share = sum(w for w, g in zip(report.weights, groups, strict=True) if g == lev)
+            subgroups[lev] = _diamond(sg["pooled"][lev], f"{lev}", share, fixed)
+        qm = format_number(sg["qm_mixed"], 2)
+        test_text = (f"Test for subgroup differences: Q\u2098 = {qm}, "
+                     f"df = {sg['df_between']}, {format_p(sg['qm_mixed_pval'])}")  # fmt: skip
+        label = "Overall: " + label[0].lower() + label[1:]
+    return forest_plot(rows, _diamond(report.main, label, 100.0, fixed), measure=measure,
+                       subgroups=subgroups, subgroup_test_text=test_text, level=report.level,
+                       transf=transf, log_scale=log_scale,
+                       rob_domains=None)  # fmt: skip
 
 
 def plot_bytes(kind: str, fmt: str, outcome, settings: dict, report: Report) -> bytes:

@@ -363,7 +363,7 @@ def _visible_events(user, review, study) -> list:
 
 
 def _settings(request, outcome) -> tuple[AnalysisForm, dict]:
-    data = request.GET if "method" in request.GET else None
+    data = AnalysisForm.switch_convention(request.GET) if "method" in request.GET else None
     form = AnalysisForm(data, outcome=outcome, initial=AnalysisForm.initial_for(outcome))
     if data is not None and form.is_valid():
         return form, dict(form.cleaned_data)
