@@ -40,8 +40,11 @@ def _case(name: str):
     for r in table:
         row = {}
         for meta_name, column in args.items():
-            field = FIELDS[meta_name] if ref["r_function"] != "metacont" or meta_name not in (
-                "n.e", "n.c") else {"n.e": "n1i", "n.c": "n2i"}[meta_name]
+            field = (
+                FIELDS[meta_name]
+                if ref["r_function"] != "metacont" or meta_name not in ("n.e", "n.c")
+                else {"n.e": "n1i", "n.c": "n2i"}[meta_name]
+            )
             row[field] = float(r[column])
         rows.append(row)
     return ref, [r["studlab"] for r in table], rows
@@ -63,11 +66,14 @@ def test_meta_convention_is_what_meta_prints(case):
     close(m.tau2, h["tau2"]), close(m.i2, h["I2_percent"], 1e-8), close(m.q, h["Q"], 1e-8)
     close(m.h2, h["H"] ** 2, 1e-8)
     st = ref["meta"]["studies"]
-    assert rep.labels == [lab for lab, te in zip(st["studlab"], st["TE"], strict=True)
-                          if te is not None]
+    assert rep.labels == [
+        lab for lab, te in zip(st["studlab"], st["TE"], strict=True) if te is not None
+    ]
     close(rep.yi, [x for x in st["TE"] if x is not None], 1e-10)
-    close(rep.weights, [w for w, te in zip(st["w.random_percent"], st["TE"], strict=True)
-                        if te is not None])
+    close(
+        rep.weights,
+        [w for w, te in zip(st["w.random_percent"], st["TE"], strict=True) if te is not None],
+    )
     assert rep.convention == "meta"
 
 
@@ -87,8 +93,9 @@ def test_meta_convention_common_effect_is_meta_s(case):
 @pytest.mark.parametrize("case", CASES)
 def test_revman_convention_is_meta_with_hartung_knapp(case):
     ref, labels, rows = _case(case)
-    rep = analyse(labels, rows, measure=CASES[case], method="REML", test="knha",
-                  convention="revman")
+    rep = analyse(
+        labels, rows, measure=CASES[case], method="REML", test="knha", convention="revman"
+    )
     r, p = ref["update_HK"]["random"], ref["update_HK"]["prediction"]
     close(rep.main.ci_lb, r["lower"]), close(rep.main.ci_ub, r["upper"])
     close(rep.main.se, r["seTE"]), close(rep.main.pval, r["pval"])
@@ -116,7 +123,8 @@ def test_panels_are_meta_s_metainf_trimfill_and_metabias(case):
         close(rep.egger["statistic"], bias["statistic"], 1e-8)
         close(rep.egger["pval"], bias["pval"], 1e-8)
         assert rep.egger["test"].startswith(
-            {"Harbord": "Harbord", "Egger": "Egger"}[bias["method.bias"]])
+            {"Harbord": "Harbord", "Egger": "Egger"}[bias["method.bias"]]
+        )
 
 
 def test_robustness_panel_reml_hk_row_is_update_hk():
@@ -152,7 +160,7 @@ def test_revman_does_not_pool_proportions():
 def test_the_conventions_differ_where_the_programs_do():
     """The same data, three conventions: metafor's I² (from tau²) and z prediction interval
     are not meta's; RevMan's CI is Hartung-Knapp."""
-    ref, labels, rows = _case("molloy2014_metacor")
+    _, labels, rows = _case("molloy2014_metacor")
     metafor = analyse(labels, rows, measure="ZCOR").main
     meta = analyse(labels, rows, measure="ZCOR", convention="meta").main
     revman = analyse(labels, rows, measure="ZCOR", test="knha", convention="revman").main
@@ -163,8 +171,10 @@ def test_the_conventions_differ_where_the_programs_do():
 
 
 DOUBLE_ZERO = [  # study 3 has no events in either group
-    {"ai": 4, "n1i": 50, "ci": 9, "n2i": 50}, {"ai": 2, "n1i": 40, "ci": 0, "n2i": 41},
-    {"ai": 0, "n1i": 30, "ci": 0, "n2i": 30}, {"ai": 7, "n1i": 80, "ci": 12, "n2i": 79},
+    {"ai": 4, "n1i": 50, "ci": 9, "n2i": 50},
+    {"ai": 2, "n1i": 40, "ci": 0, "n2i": 41},
+    {"ai": 0, "n1i": 30, "ci": 0, "n2i": 30},
+    {"ai": 7, "n1i": 80, "ci": 12, "n2i": 79},
 ]
 DZ_LABELS = ["A", "B", "C", "D"]
 
@@ -175,12 +185,16 @@ def test_double_zero_tables_follow_the_convention_unless_said():
     assert metafor.labels == DZ_LABELS  # metafor's escalc keeps it (drop00 = FALSE)
     assert meta.labels == ["A", "B", "D"]  # meta: allstudies = FALSE
     assert any("Left out" in n and "C" in n for n in meta.notes)
-    dropped = analyse(DZ_LABELS, DOUBLE_ZERO, measure="OR",
-                      zero_cells=ZeroCellRules(drop00=True))
+    dropped = analyse(DZ_LABELS, DOUBLE_ZERO, measure="OR", zero_cells=ZeroCellRules(drop00=True))
     assert dropped.labels == ["A", "B", "D"]
     assert any("double-zero" in n for n in dropped.notes)
-    kept = analyse(DZ_LABELS, DOUBLE_ZERO, measure="OR", convention="meta",
-                   zero_cells=ZeroCellRules(drop00=False))
+    kept = analyse(
+        DZ_LABELS,
+        DOUBLE_ZERO,
+        measure="OR",
+        convention="meta",
+        zero_cells=ZeroCellRules(drop00=False),
+    )
     assert kept.labels == DZ_LABELS
 
 
@@ -192,8 +206,9 @@ def test_the_correction_is_the_one_asked_for():
     c = np.array([r["ci"] for r in DOUBLE_ZERO], dtype=float)
     n2 = np.array([r["n2i"] for r in DOUBLE_ZERO], dtype=float)
     for add, to in ((0.5, "only0"), (0.25, "all"), (1.0, "if0all")):
-        rep = analyse(DZ_LABELS, DOUBLE_ZERO, measure="OR",
-                      zero_cells=ZeroCellRules(add=add, to=to))
+        rep = analyse(
+            DZ_LABELS, DOUBLE_ZERO, measure="OR", zero_cells=ZeroCellRules(add=add, to=to)
+        )
         es = escalc("OR", ai=a, bi=n1 - a, ci=c, di=n2 - c, add=add, to=to)
         np.testing.assert_allclose(rep.yi, es.yi, rtol=1e-14)
         np.testing.assert_allclose(rep.vi, es.vi, rtol=1e-14)

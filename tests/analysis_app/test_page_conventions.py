@@ -94,10 +94,10 @@ def test_zero_cell_rules_change_the_study_effects(client, bcg, outcome):
     row.values = {**row.values, "ai": 0, "ci": 0}
     row.save()
     label = row.study.label
-    get = lambda **extra: client.get(
-        url("analysis", bcg, outcome.pk),  # noqa: E731
-        {**BASE, **extra},
-    ).context["report"]
+
+    def get(**extra):
+        return client.get(url("analysis", bcg, outcome.pk), {**BASE, **extra}).context["report"]
+
     assert label in get().labels  # metafor's escalc keeps a double-zero table
     assert label not in get(double_zero="drop").labels
     assert label not in get(convention="meta", previous_convention="metafor").labels
