@@ -632,10 +632,29 @@ def _egger(TE: np.ndarray, seTE: np.ndarray) -> dict:
 BIAS_TESTS: dict[str, Callable[[np.ndarray, np.ndarray], dict]] = {"Egger": _egger}
 
 
+def _from_metaprop(m) -> MetaResult:
+    """A metaprop fit as meta's metabias and trimfill see it: the study TE/seTE pooled by
+    inverse variance (tau² by ML for a GLMM fit, REML otherwise), no test of the effect."""
+    from analysis.engine.proportions import MetapropResult
+
+    if not isinstance(m, MetapropResult):
+        return m
+    st = m.studies
+    level = m.settings["level"]
+    return metagen(np.asarray(st["TE"]), np.asarray(st["seTE"]),
+                   sm="PLOGIT" if m.settings["sm"] == "PLOGIT" else "",
+                   studlab=st["studlab"], null_effect=None,
+                   method_tau="ML" if m.settings["method"] == "GLMM" else "REML",
+                   level=level, level_ma=m.settings["level.ma"], level_predict=level,
+                   level_hetstat=level)  # fmt: skip
+
+
 def metabias(m: MetaResult, *, method_bias: str | None = None, k_min: int = 10):
     """Test of funnel plot asymmetry: R meta's ``metabias(m, method.bias = m$method.bias,
     k.min = 10)``. Default Egger's test. With fewer than ``k_min`` studies meta runs no test:
-    the result has ``skipped=True`` (no numbers)."""
+    the result has ``skipped=True`` (no numbers). ``m`` may be a metaprop result (Egger's
+    test on its study TE/seTE, as meta)."""
+    m = _from_metaprop(m)
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("metabias() needs a MetaResult.")
     if "metabin" in m._inputs:
@@ -698,8 +717,11 @@ def trimfill(m: MetaResult, *, left: bool | None = None, ma_common: bool = True,
     side from the sign of Egger's bias when ``left`` is None (positive: studies missing on
     the left); the adjusted meta-analysis (common and random effects, heterogeneity,
     prediction interval) is ``m``'s analysis of the k + k0 studies. Uses
-    :func:`analysis.engine.bias.trimfill` (metafor's algorithm) for k0.
+    :func:`analysis.engine.bias.trimfill` (metafor's algorithm) for k0. ``m`` may be a
+    metaprop result: meta fills its study TE/seTE by inverse variance (tau² by ML for a
+    GLMM fit).
     """
+    m = _from_metaprop(m)
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("trimfill() needs a MetaResult.")
     if type not in ("L", "R"):
@@ -784,7 +806,12 @@ def _pooled_row(fit: MetaResult, pooled: str) -> dict:
 def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
     """Leave-one-out meta-analysis: R meta's ``metainf(m, pooled)``. meta's default pools the
     **common** effect (``pooled = "common"`` when the common effect is shown); ``"random"``
-    pools the random effect. Each omission is a full refit with ``m``'s settings."""
+    pools the random effect. Each omission is a full refit with ``m``'s settings (a
+    metaprop result: a metaprop refit, the GLMM for a GLMM fit)."""
+    from analysis.engine.proportions import MetapropResult
+
+    if isinstance(m, MetapropResult):
+        return _metainf_metaprop(m, "common" if pooled is None else str(pooled))
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("metainf() needs a MetaResult.")
     pooled = "common" if pooled is None else str(pooled)
@@ -835,3 +862,46 @@ def metainf(m: MetaResult, *, pooled: str | None = None) -> MetaInfResult:
     all_studies["k.pooled"] = k
     return MetaInfResult(pooled, tuple(f"Omitting {lab}" for lab in labels), rows,
                          all_studies, m.settings.sm, m.backtransf, m._has_backtransf())
+
+
+def _metainf_metaprop(m, pooled: str) -> MetaInfResult:
+    """metainf() of a metaprop fit: each omission refitted by metaprop with the same call."""
+    from analysis.engine.proportions import metaprop
+
+    if pooled not in ("common", "random"):
+        raise MetaAnalysisError("pooled must be 'common' or 'random'.")
+    call = m.call
+    if call is None:
+        raise MetaAnalysisError("metainf() needs a metaprop result from metaprop().")
+    x, n = np.asarray(call["event"]), np.asarray(call["n"])
+    k = x.shape[0]
+    if k < 3:
+        raise MetaAnalysisError(
+            f"Leave-one-out analysis needs at least 3 studies (k = {k}): each omission "
+            "must leave a meta-analysis of 2 or more.")
+    labels = m.studies["studlab"]
+    rows: dict = {name: [] for name in ("TE", "seTE", "lower", "upper", "statistic", "pval",
+                                        "lower.predict", "upper.predict", "df.predict",
+                                        "tau2", "tau", "I2", "lower.I2", "upper.I2", "k")}
+    for i in range(k):
+        keep = np.arange(k) != i
+        sub = metaprop(x[keep], n[keep], [lab for j, lab in enumerate(labels) if j != i],
+                       **call["options"])
+        block = sub.common if pooled == "common" else sub.random
+        for name in ("TE", "seTE", "lower", "upper"):
+            rows[name].append(float(block[name]))
+        rows["statistic"].append(None)  # metaprop tests no pooled effect (null.effect = NA)
+        rows["pval"].append(None)
+        for name in ("lower.predict", "upper.predict", "df.predict"):
+            rows[name].append(sub.prediction[name] if pooled == "random" else None)
+        for name in ("tau2", "tau", "I2", "lower.I2", "upper.I2"):
+            rows[name].append(sub.heterogeneity[name])
+        rows["k"].append(k - 1)
+    block = m.common if pooled == "common" else m.random
+    all_studies = {"TE.pooled": block["TE"], "seTE.pooled": block["seTE"],
+                   "lower.pooled": block["lower"], "upper.pooled": block["upper"],
+                   "statistic.pooled": None, "pval.pooled": None,
+                   "tau2.pooled": m.heterogeneity["tau2"], "I2.pooled": m.heterogeneity["I2"],
+                   "k.pooled": k}  # fmt: skip
+    return MetaInfResult(pooled, tuple(f"Omitting {lab}" for lab in labels), rows,
+                         all_studies, m.settings["sm"], lambda v: v, False)

@@ -210,6 +210,8 @@ class MetapropResult:
     settings: dict
     fit: object = field(default=None, repr=False)
     fit_common: object = field(default=None, repr=False)
+    # the call (event, n, studlab and options), for meta_style's metainf refits
+    call: dict | None = field(default=None, repr=False)
 
 
 def _i2_h_from_q(q: float, k: int, alpha: float) -> dict:
@@ -380,4 +382,9 @@ def metaprop(
         studies=studies, common=common, random=random, prediction=prediction,
         heterogeneity=heterogeneity, counts={"k": k, "k.all": k}, settings=settings,
         fit=fit, fit_common=fit_common,
+        call={"event": x, "n": nn, "studlab": slab,
+              "options": {"sm": sm, "method": method, "incr": incr, "method_incr": method_incr,
+                          "level": level, "level_ma": level_ma,
+                          "method_random_ci": method_random_ci,
+                          "method_predict": method_predict}},
     )

@@ -157,3 +157,74 @@ def test_metaprop_two_studies_higgins_thompson():
     res = metaprop([3, 30], [50, 60], sm="PFT")
     het = res.heterogeneity
     assert het["Q"] > 2 and 0 < het["lower.I2"] < het["I2"] < het["upper.I2"] < 1
+
+
+METAPROP_CASES = [("pritz1997_metaprop_GLMM", {}, 1e-5),
+                  ("pritz1997_metaprop_PLOGIT_IV", {"sm": "PLOGIT", "method": "Inverse"}, 1e-6),
+                  ("pritz1997_metaprop_PFT", {"sm": "PFT"}, 1e-6)]  # fmt: skip
+
+
+def _fields(got: dict, ref: dict, names, rtol, what):
+    for name in names:
+        g, r = got[name], ref[name]
+        if isinstance(r, list):
+            assert len(g) == len(r), f"{what}/{name}"
+            for a, b in zip(g, r, strict=True):
+                if b is None:
+                    assert a is None or (isinstance(a, float) and math.isnan(a)), f"{what}/{name}"
+                else:
+                    assert a == pytest.approx(b, rel=rtol, abs=1e-10), f"{what}/{name}"
+        else:
+            assert g == pytest.approx(r, rel=rtol, abs=1e-10), f"{what}/{name}"
+
+
+@pytest.mark.parametrize(("case", "opts", "rtol"), METAPROP_CASES)
+def test_metabias_trimfill_metainf_of_metaprop(case, opts, rtol):
+    """meta's metabias(), trimfill() and metainf() (both pooled) of a metaprop fit."""
+    from analysis.engine import meta_style
+
+    ref, xi, ni, labels = _case(case)
+    m = metaprop(np.array(xi), np.array(ni), labels, **opts)
+    bias = meta_style.metabias(m)
+    _fields(bias.as_meta_json(), ref["metabias"], ("statistic", "df", "pval", "intercept"),
+            1e-8, "metabias")
+    tf = meta_style.trimfill(m)
+    assert tf.k0 == ref["trimfill"]["k0"] and tf.left == ref["trimfill"]["left"]
+    got = tf.as_meta_json()
+    _fields(got["random"], ref["trimfill"]["random"], ("TE", "seTE", "lower", "upper"), 1e-6,
+            "trimfill")
+    # R's GLMM refits (lme4's optimiser) stop up to 2.3e-5 short in tau² on these omissions:
+    # there the tau²-dependent values get 5e-5 and our fit must have the higher likelihood
+    loose = ("tau2", "tau", "lower.predict", "upper.predict") if opts == {} else ()
+    for pooled, key in ((None, "default"), ("random", "random")):
+        inf = meta_style.metainf(m, pooled=pooled).as_meta_json()
+        names = ["TE", "seTE", "lower", "upper", "tau2", "I2", "lower.I2", "upper.I2", "k"]
+        if key == "random":
+            names += ["lower.predict", "upper.predict"]
+        _fields(inf, ref["metainf"][key], [n for n in names if n not in loose], rtol,
+                f"metainf.{key}")
+        _fields(inf, ref["metainf"][key], [n for n in names if n in loose], 5e-5,
+                f"metainf.{key}")
+    if loose:
+        _ml_at_least_r_s(np.array(xi), np.array(ni), ref["metainf"]["default"]["tau2"])
+
+
+def _ml_at_least_r_s(x, n, r_tau2):
+    """Each omission's ML tau² has a profile deviance no larger than at R's tau²."""
+    from scipy.optimize import minimize_scalar
+
+    from analysis.engine.glmm import agq_deviance, gh_rule, rma_glmm
+
+    z, w = gh_rule(7)
+    for i, theirs in enumerate(r_tau2):
+        keep = np.arange(len(x)) != i
+        fit = rma_glmm(xi=x[keep], ni=n[keep], method="ML")
+        if abs(fit.tau2 - theirs) <= 1e-5 * theirs:
+            continue
+
+        def profile(tau2, keep=keep, fit=fit):
+            return minimize_scalar(
+                lambda b: agq_deviance(x[keep], n[keep], b, math.sqrt(tau2), z, w),
+                bracket=(fit.b - 0.5, fit.b + 0.5), tol=1e-12).fun
+
+        assert profile(fit.tau2) <= profile(theirs) + 1e-12, i
