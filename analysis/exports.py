@@ -551,8 +551,8 @@ def main():
             convention=outcome["convention"], zero_cells=ZeroCellRules(**outcome["zero_cells"]),
         )
         main_ = report.main
-        print(f"{outcome['name']}: {outcome['measure']}, {main_.label}, "
-              f"{outcome['convention']} conventions, k = {main_.k}: "
+        print(f"{outcome['name']}: {outcome['measure']}, {main_.label}, k = {main_.k} "
+              f"({outcome['convention']} conventions): "
               f"estimate {main_.estimate:.4f} [{main_.ci_lb:.4f}, {main_.ci_ub:.4f}], "
               f"tau2 {main_.tau2:.4f}, I2 {main_.i2:.1f}%")
         rows += result_rows(outcome["name"], report)

@@ -172,8 +172,63 @@ class ConfintResult:
         }
 
 
+def genq_upper_tail(q: float, lambdas) -> float:
+    """P(sum_j lambda_j chi2_1 > q): the upper tail of a positive combination of independent
+    chi-square(1) variables, by Imhof's (1961) inversion formula (what CompQuadForm's
+    ``farebrother()`` returns for metafor's GENQ intervals)."""
+    from scipy.integrate import quad
+
+    lam = np.asarray(lambdas, dtype=float)
+    lam = lam[lam > 1e-12 * max(float(lam.max(initial=0.0)), 1e-300)]
+    if lam.size == 0:
+        return 0.0 if q > 0 else 1.0
+
+    if q <= 0:
+        return 1.0
+
+    def phi(u):
+        return 0.5 * float(np.sum(np.arctan(lam * u)))
+
+    def rho_u(u):
+        return u * math.exp(0.25 * float(np.sum(np.log1p((lam * u) ** 2))))
+
+    def integrand(u: float) -> float:
+        if u == 0.0:
+            return 0.5 * (float(lam.sum()) - q)
+        return math.sin(phi(u) - 0.5 * q * u) / rho_u(u)
+
+    import warnings
+
+    # [0, U] directly; beyond, sin(phi - q u / 2) = sin(phi) cos(q u / 2) - cos(phi) sin(q u / 2)
+    # with phi slowly varying: Fourier integrals (QUADPACK's QAWF), accurate however slowly
+    # the tail decays (one chi-square: as u^-1.5)
+    cut = 4.0 * math.pi / q
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # quad's round-off notice near its attainable accuracy
+        head, _ = quad(integrand, 0.0, cut, limit=1000, epsabs=1e-13, epsrel=1e-12)
+        tail_c, _ = quad(lambda u: math.sin(phi(u)) / rho_u(u), cut, np.inf, weight="cos",
+                         wvar=0.5 * q, limlst=200, epsabs=1e-13)
+        tail_s, _ = quad(lambda u: math.cos(phi(u)) / rho_u(u), cut, np.inf, weight="sin",
+                         wvar=0.5 * q, limlst=200, epsabs=1e-13)
+    value = head + tail_c - tail_s
+    return min(1.0, max(0.0, 0.5 + value / math.pi))
+
+
+def _genq_parts(res: RMAResult, weights) -> tuple[np.ndarray, float]:
+    """The generalised Q statistic y'Py with P = A - AX(X'AX)^-1X'A, A = diag(weights)."""
+    w = np.asarray(weights, dtype=float).reshape(-1)
+    if w.shape[0] != res.k or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise MetaAnalysisError(f"GENQ needs {res.k} positive, finite weights.")
+    X = res.X if not res.int_only else np.ones((res.k, 1))
+    A = np.diag(w)
+    P = A - A @ X @ np.linalg.solve(X.T @ A @ X, X.T @ A)
+    P = (P + P.T) / 2
+    return P, float(res.yi @ P @ res.yi)
+
+
 def confint(
-    res: RMAResult, *, level: float | None = None, type: str = "QP", control: dict | None = None
+    res: RMAResult, *, level: float | None = None, type: str = "QP", control: dict | None = None,
+    weights=None,
 ) -> ConfintResult:
     """Confidence intervals for tau^2, tau, I^2 and H^2: metafor's ``confint(object, level,
     type, control)`` for ``rma.uni`` models.
@@ -185,12 +240,22 @@ def confint(
     likelihood interval for ML/REML fits. ``control`` takes ``tol``, ``maxiter``, ``tau2.min``,
     ``tau2.max``. I^2 and H^2 bounds are derived from the tau^2 bounds with the model's typical
     within-study variance ``vt``.
+
+    ``type="GENQ"`` is Jackson's (2013) generalised Cochran Q interval with ``weights``
+    (metafor's ``confint(rma(..., method = "GENQ", weights = ...))``; meta's
+    ``method.tau.ci = "J"`` with weights ``1/seTE``, its default for DerSimonian-Laird): the
+    bounds solve ``P(Q_a > q_a; tau2) = alpha/2`` and ``1 - alpha/2``, Q_a a combination of
+    chi-square(1) variables with the eigenvalues of ``S P S``, ``S = diag(sqrt(vi + tau2))``.
     """
     if res.method in FIXED_METHODS:
         raise MetaAnalysisError("Model does not contain a random-effects component.")
     type_ = str(type).upper()
-    if type_ not in ("QP", "PL"):
-        raise MetaAnalysisError("type must be 'QP' (Q-profile) or 'PL' (profile likelihood).")
+    if type_ not in ("QP", "PL", "GENQ"):
+        raise MetaAnalysisError(
+            "type must be 'QP' (Q-profile), 'PL' (profile likelihood) or 'GENQ' "
+            "(generalised Q, with weights).")
+    if (type_ == "GENQ") != (weights is not None):
+        raise MetaAnalysisError("weights are given with type='GENQ', and only then.")
     con = {"tol": R_TOL, "maxiter": 1000, "tau2_min": min(0.0, res.tau2),
            "tau2_max": max(100.0, res.tau2 * 10, min(0.0, res.tau2) * 10)}
     for key, value in (control or {}).items():
@@ -209,7 +274,36 @@ def confint(
     lb_sign = ub_sign = ""
     ci_null = False
 
-    if type_ == "QP":
+    if type_ == "GENQ":
+        P, q_obs = _genq_parts(res, weights)
+        m = k - p
+
+        def tail(t: float) -> float:  # rises with tau2
+            sq_v = np.sqrt(v + t)
+            lam = np.linalg.eigvalsh(sq_v[:, None] * P * sq_v[None, :])[::-1][:m]
+            return genq_upper_tail(q_obs, lam)
+
+        t_max, t_min = tail(tmax), tail(tmin)
+        if t_min > 1 - alpha / 2:
+            lb = ub = tmin
+            lb_sign = ub_sign = "<"
+            ci_null = tmin <= 0
+        elif t_max < 1 - alpha / 2:
+            ub, ub_sign = tmax, ">"
+        else:
+            ub = zeroin(lambda t: (1 - tail(t)) - alpha / 2, tmin, tmax, tol, maxiter,
+                        (1 - t_min) - alpha / 2, (1 - t_max) - alpha / 2)
+        if t_max < alpha / 2:
+            lb = ub = tmax
+            lb_sign = ub_sign = ">"
+        elif t_min > alpha / 2:
+            lb = tmin
+            if tmin > 0:
+                lb_sign = "<"
+        else:
+            lb = zeroin(lambda t: tail(t) - alpha / 2, tmin, tmax, tol, maxiter,
+                        t_min - alpha / 2, t_max - alpha / 2)
+    elif type_ == "QP":
         yq = y - float(y.sum()) / k if res.int_incl else y  # Q is invariant; centring is exact-er
         crit_u = qchisq(1 - alpha / 2, k - p)
         crit_l = qchisq(alpha / 2, k - p)

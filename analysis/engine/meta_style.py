@@ -88,7 +88,7 @@ class MetaSettings:
     sm: str = ""
     method: str = "Inverse"
     method_tau: str = "REML"
-    method_tau_ci: str = "QP"
+    method_tau_ci: str | None = None  # None: meta's default, "J" for DL, "QP" otherwise
     method_I2: str = "Q"
     method_common_ci: str = "classic"
     method_random_ci: str = "classic"
@@ -110,10 +110,11 @@ class MetaSettings:
             raise MetaAnalysisError(
                 f"Unknown method_tau {self.method_tau!r}; use one of REML, DL, ML, PM, HE, "
                 "SJ, EB, HS.")
-        if self.method_tau_ci != "QP":
+        tau_ci = self.method_tau_ci or ("J" if tau == "DL" else "QP")
+        if tau_ci not in ("QP", "J"):
             raise MetaAnalysisError(
-                f"method_tau_ci {self.method_tau_ci!r} is not implemented; only 'QP' "
-                "(Q-profile) is.")
+                f"method_tau_ci {self.method_tau_ci!r} is not implemented; use 'QP' "
+                "(Q-profile) or 'J' (Jackson's generalised Q, weights 1/seTE).")
         if self.method_I2 != "Q":
             raise MetaAnalysisError("Only method_I2 = 'Q' (meta's default) is implemented.")
         if self.method_random_ci not in ("classic", "HK"):
@@ -136,7 +137,7 @@ class MetaSettings:
             raise MetaAnalysisError(
                 "null_effect must be a finite number, or None for no test (meta's NA).")
         return replace(
-            self, method_tau=tau, level=_level(self.level, "level"),
+            self, method_tau=tau, method_tau_ci=tau_ci, level=_level(self.level, "level"),
             level_ma=_level(self.level_ma, "level_ma"),
             level_predict=_level(self.level_predict, "level_predict"),
             level_hetstat=_level(self.level_hetstat, "level_hetstat"),
@@ -398,7 +399,10 @@ def _build(TE, seTE, studlab, settings: MetaSettings, *, common: CommonFit | Non
     te_r, se_r = float(fit.b), float(fit.se)
     lower_tau2 = upper_tau2 = None
     sign_l = sign_u = ""
-    ci = confint(fit, level=100 * settings.level_hetstat)
+    if settings.method_tau_ci == "J":  # meta's default for DL: Jackson (2013), weights 1/seTE
+        ci = confint(fit, level=100 * settings.level_hetstat, type="GENQ", weights=1.0 / se)
+    else:
+        ci = confint(fit, level=100 * settings.level_hetstat)
     lower_tau2, upper_tau2 = ci.tau2[1], ci.tau2[2]
     sign_l, sign_u = ci.lb_sign, ci.ub_sign
     rci = random_ci(te_r, se_r, y, v, tau2, method=settings.method_random_ci,
@@ -558,7 +562,10 @@ def update(m: MetaResult, **opts) -> MetaResult:
     kept; a non-IV common effect (MH, Peto) is kept too."""
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("update() needs a MetaResult from metagen/metacont/metacor.")
-    settings = replace(m.settings, **_options(opts))
+    new = _options(opts)
+    if "method_tau" in new and "method_tau_ci" not in new:
+        new["method_tau_ci"] = None  # the new estimator's default (DL: Jackson's, else QP)
+    settings = replace(m.settings, **new)
     inp = m._inputs
     out = _build(inp["TE"], inp["seTE"], inp["studlab"], settings, common=inp["common"],
                  fn=inp["fn"], backtransf=inp["backtransf"])

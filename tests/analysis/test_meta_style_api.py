@@ -54,7 +54,7 @@ def test_options_z_prediction_and_adhoc():
     ({"adhoc_hakn_ci": "IQWiG5"}, "adhoc_hakn_ci"),
     ({"method_predict": "NNF"}, "method_predict"),
     ({"method_tau": "FE"}, "method_tau"),
-    ({"method_tau_ci": "J"}, "not implemented"),
+    ({"method_tau_ci": "BJ"}, "not implemented"),
     ({"level": 0}, "level"),
     ({"colour": "red"}, "Unknown option"),
 ])
