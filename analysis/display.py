@@ -57,6 +57,7 @@ def pooled_row(p: Pooled, f) -> dict:
         "tau2": fmt(p.tau2, 4),
         "tau": fmt(p.tau, 4),
         "i2": fmt(p.i2, 1),
+        "i2_ci": interval(p.i2_lb, p.i2_ub, 1) if p.i2_lb is not None else "",
         "h2": fmt(p.h2, 2),
         "q": fmt(p.q, 2),
         "q_df": p.q_df,

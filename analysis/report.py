@@ -8,12 +8,13 @@ Plain Python on the engine (numpy, scipy; no Django), so that the script shipped
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from analysis.engine import (
     MetaAnalysisError,
+    confint,
     escalc,
     leave1out,
     predict,
@@ -151,6 +152,9 @@ class Pooled:
     natural: dict | None = None  # estimate, ci_lb, ci_ub, pi_lb, pi_ub back-transformed
     crosses_null: bool = False  # the CI contains the null value
     model: str = ""  # how the estimate was pooled, when the method does not say it (MH, GLMM)
+    # the CI of I² (percent): metafor's from the Q-profile tau² bounds, meta's Higgins-Thompson
+    i2_lb: float | None = None
+    i2_ub: float | None = None
 
     @property
     def label(self) -> str:
@@ -346,6 +350,12 @@ def _metafor_core(measure, rows, labels, method, test, level, log_scale, rules, 
         )
     fit = rma(es, method=method, test=test, level=level)
     main = pooled(fit, measure, log_scale)
+    if method != "FE":
+        try:
+            ci = confint(fit)
+            main = replace(main, i2_lb=_opt(ci.i2[1]), i2_ub=_opt(ci.i2[2]))
+        except MetaAnalysisError as exc:
+            notes.append(f"No confidence interval for I²: {exc}")
     panel, failed = [], []
     for m in ROBUSTNESS_METHODS:
         for t in ("z", "knha"):
@@ -491,6 +501,8 @@ def _meta_pooled(m, measure, log_scale, method, test, level, *, common: bool,
         tau=0.0 if common else float(v["tau"]), i2=100 * _nan(v["I2"]), h2=h * h,
         q=float(v["Q"]), q_df=int(v["df.Q"]), q_pval=_nan(v["pval.Q"]),
         natural=natural, crosses_null=bool(lo <= null_value(measure) <= hi), model=model,
+        i2_lb=None if v["lower.I2"] is None else 100 * v["lower.I2"],
+        i2_ub=None if v["upper.I2"] is None else 100 * v["upper.I2"],
     )  # fmt: skip
 
 
@@ -633,6 +645,7 @@ def _glmm_main(rows, labels, m, method, test, level, log_scale, fe, notes):
         i2=100 * _nan(h["I2"]), h2=hh * hh, q=float(q), q_df=int(h["df.Q"]),
         q_pval=_nan(pq), natural=natural, crosses_null=False,
         model="Common effect (GLMM)" if fe else "Random effects (GLMM, ML)",
+        i2_lb=100 * _nan(h["lower.I2"]), i2_ub=100 * _nan(h["upper.I2"]),
     )  # fmt: skip
     notes.append("Pooled by the random-intercept logistic model (GLMM), metaprop's default; "
                  "Q is its Wald test for heterogeneity. The study weights shown are the "

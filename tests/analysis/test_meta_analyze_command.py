@@ -238,3 +238,39 @@ def test_zero_cell_handling_can_be_chosen(tmp_path):
     assert chosen["model"]["k"] == 3
     with pytest.raises(CommandError, match="--add must be 0 or more"):
         run(str(path), "--measure", "OR", "--add", "-1")
+
+
+def _meta_ref(case="bcg_metabin_RR"):
+    return json.loads((Path(__file__).resolve().parent.parent / "data" / "meta_pkg" / "results"
+                       / f"{case}.json").read_text())  # fmt: skip
+
+
+def test_conventions_take_the_method_test_and_scale(bcg_csv):
+    """--convention meta/revman compute what the analysis page does under that convention:
+    --method FE is meta's Mantel-Haenszel common effect, --method and --test are honoured,
+    --scale analysis gives log RR."""
+    ref = _meta_ref()
+    common = json.loads(run(str(bcg_csv), "--measure", "RR", "--convention", "meta",
+                            "--method", "FE", "--json"))  # fmt: skip
+    assert common["estimate"] == pytest.approx(ref["meta"]["common"]["TE_backtransf"], rel=1e-8)
+    assert "Mantel-Haenszel" in common["model"] and common["pi_lb"] is None
+    hk = json.loads(run(str(bcg_csv), "--measure", "RR", "--convention", "meta", "--test",
+                        "knha", "--json", "--scale", "analysis"))  # fmt: skip
+    assert hk["scale"] == "analysis"
+    assert hk["ci_lb"] == pytest.approx(ref["update_HK"]["random"]["lower"], rel=1e-6)
+    assert hk["i2_lb"] == pytest.approx(ref["meta"]["heterogeneity"]["lower.I2_percent"],
+                                        rel=1e-8)  # fmt: skip
+    dl = json.loads(run(str(bcg_csv), "--measure", "RR", "--convention", "revman", "--method",
+                        "DL", "--json"))  # fmt: skip
+    assert (dl["method"], dl["test"]) == ("DL", "knha")  # RevMan's default test
+    assert dl["tau2"] != pytest.approx(hk["tau2"], rel=1e-3)
+
+
+def test_meta_convention_leaves_out_double_zero_tables(tmp_path):
+    path = tmp_path / "zero.csv"
+    path.write_text("study,ai,bi,ci,di\nA,0,20,2,18\nB,3,17,6,14\nC,0,25,0,25\nD,5,15,9,11\n")
+    meta = json.loads(run(str(path), "--measure", "OR", "--convention", "meta", "--json"))
+    assert meta["k"] == 3 and [s["slab"] for s in meta["studies"]] == ["A", "B", "D"]
+    assert any("Left out" in n and "C" in n for n in meta["notes"])
+    text = run(str(path), "--measure", "OR", "--convention", "meta")
+    assert "Note: Left out" in text

@@ -65,6 +65,7 @@ def test_meta_convention_is_what_meta_prints(case):
     close(m.pi_lb, p["lower.predict"]), close(m.pi_ub, p["upper.predict"])
     close(m.tau2, h["tau2"]), close(m.i2, h["I2_percent"], 1e-8), close(m.q, h["Q"], 1e-8)
     close(m.h2, h["H"] ** 2, 1e-8)
+    close(m.i2_lb, h["lower.I2_percent"], 1e-8), close(m.i2_ub, h["upper.I2_percent"], 1e-8)
     st = ref["meta"]["studies"]
     assert rep.labels == [
         lab for lab, te in zip(st["studlab"], st["TE"], strict=True) if te is not None
@@ -155,6 +156,17 @@ def test_revman_does_not_pool_proportions():
     _, labels, rows = _case("pritz1997_metaprop_GLMM")
     with pytest.raises(MetaAnalysisError, match="RevMan Web does not pool"):
         analyse(labels, rows, measure="PLO", convention="revman")
+
+
+def test_metafor_s_i2_interval_is_its_q_profile_one():
+    from analysis.engine import confint, escalc, rma
+
+    _, labels, rows = _case("molloy2014_metacor")
+    rep = analyse(labels, rows, measure="ZCOR")
+    es = escalc("ZCOR", ri=[r["ri"] for r in rows], ni=[r["ni"] for r in rows])
+    ci = confint(rma(es))
+    assert (rep.main.i2_lb, rep.main.i2_ub) == pytest.approx((ci.i2[1], ci.i2[2]), rel=1e-12)
+    assert analyse(labels, rows, measure="ZCOR", method="FE").main.i2_lb is None
 
 
 def test_the_conventions_differ_where_the_programs_do():

@@ -30,6 +30,9 @@ NATURAL = {
 }
 
 
+CLI_LABELS = {"meta": "meta (R) defaults", "revman": "RevMan Web defaults"}
+
+
 def _level(text: str) -> float:
     """--level: a confidence level strictly between 0 and 100 (percent; metafor also reads
     values up to 1 as fractions, so 0.95 is 95%)."""
@@ -48,8 +51,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV file, one row per study")
         parser.add_argument("--measure", default="GEN", type=str.upper, choices=MEASURES)
-        parser.add_argument("--method", default="REML", type=str.upper, choices=METHODS)
-        parser.add_argument("--test", default="z", type=str.lower, choices=TESTS)
+        parser.add_argument(
+            "--method", default=None, type=str.upper, choices=METHODS,
+            help="tau2 estimator (default REML; FE: the common effect, Mantel-Haenszel for 2x2 "
+            "tables under --convention meta and revman)",
+        )  # fmt: skip
+        parser.add_argument(
+            "--test", default=None, type=str.lower, choices=TESTS,
+            help="z (default) or knha (Hartung-Knapp; the default under --convention revman)",
+        )  # fmt: skip
         parser.add_argument("--level", default="95", help="confidence level, 0 < level < 100")
         parser.add_argument(
             "--decimal", choices=("point", "comma"), default=None,
@@ -73,13 +83,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--drop00", action="store_true",
             help="leave out studies with no events (or only events) in both groups "
-            "(escalc's drop00)",
+            "(escalc's drop00; meta and revman always do, as meta's allstudies = FALSE)",
         )  # fmt: skip
         parser.add_argument(
             "--convention", choices=("metafor", "meta", "revman"), default="metafor",
-            help="metafor (default: the options above); meta: R meta 8.4's defaults (its study "
-            "effects, REML, t(k-1) prediction interval, I2 from Q); revman: RevMan Web's "
-            "(as meta, with the Hartung-Knapp CI). meta and revman ignore --method and --test",
+            help="metafor (default); meta: R meta 8.4's defaults (its study effects and "
+            "zero-cell rules, Mantel-Haenszel common effect, t(k-1) prediction interval, I2 "
+            "from Q, the GLMM for proportions); revman: RevMan Web's (as meta, with the "
+            "Hartung-Knapp CI by default). The same numbers as the analysis page's conventions",
         )  # fmt: skip
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -96,9 +107,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         inputs, slab = table.columns, table.labels
         if options["convention"] != "metafor":
-            self._convention(options["convention"], options["measure"], inputs, slab, level,
-                             options["json"])  # fmt: skip
+            self._convention(options, inputs, slab, level)
             return
+        options["method"] = options["method"] or "REML"
+        options["test"] = options["test"] or "z"
         try:
             if not (options["add"] >= 0 and options["add"] < 1e6):
                 raise MetaAnalysisError(f"--add must be 0 or more (got {options['add']:g}).")
@@ -141,11 +153,18 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self._table(result))
 
-    def _convention(self, convention, measure, inputs, slab, level, as_json) -> None:
-        """The random-effects result as meta or RevMan Web print it by default
-        (`analysis.conventions`), on the natural scale for RR, OR, r and proportions."""
-        from analysis.conventions import compare
+    def _convention(self, options, inputs, slab, level) -> None:
+        """The analysis under meta's or RevMan Web's conventions (`analysis.report.analyse`,
+        as the analysis page computes it), on the natural scale for RR, OR, r and
+        proportions unless --scale analysis."""
+        from analysis.report import (
+            CONVENTION_DEFAULTS,
+            ZeroCellRules,
+            analyse,
+            transform_for,
+        )
 
+        convention, measure = options["convention"], options["measure"]
         k = len(next(iter(inputs.values())))
         rows = [{name: float(values[i]) for name, values in inputs.items()} for i in range(k)]
         for row in rows:  # escalc's 2x2 cells -> the group sizes meta takes
@@ -155,30 +174,70 @@ class Command(BaseCommand):
                 row["n2i"] = row["ci"] + row["di"]
             if "vi" in row and "sei" not in row:  # a negative vi is refused downstream
                 row["sei"] = math.sqrt(row["vi"]) if row["vi"] >= 0 else math.nan
-        labels = slab or [str(i + 1) for i in range(k)]
+        labels = list(slab or [str(i + 1) for i in range(k)])
+        defaults = CONVENTION_DEFAULTS[convention]
+        method = options["method"] or defaults["method"]
+        test = options["test"] or defaults["test"]
+        if not (options["add"] >= 0 and options["add"] < 1e6):
+            raise CommandError(f"--add must be 0 or more (got {options['add']:g}).")
+        rules = ZeroCellRules(add=options["add"], to=options["to"],
+                              drop00=True if options["drop00"] else None)  # fmt: skip
         try:
-            chosen = next(r for r in compare(measure, rows, labels, level=level)
-                          if r.convention == convention)  # fmt: skip
+            rep = analyse(labels, rows, measure=measure, method=method, test=test, level=level,
+                          convention=convention, zero_cells=rules)  # fmt: skip
         except (KeyError, ValueError) as exc:
             raise CommandError(f"Measure {measure!r} needs other columns: {exc}.") from exc
-        if chosen.error:
-            raise CommandError(chosen.error)
-        out = finite(chosen.as_dict()) | {"measure": measure, "k": k}
-        if as_json:
+        except MetaAnalysisError as exc:
+            raise CommandError(str(exc)) from exc
+        m = rep.main
+        _, f = transform_for(measure)
+        natural = f is not None and options["scale"] == "natural"
+
+        def back(x):
+            if x is None or not natural:
+                return x
+            try:
+                return float(f(x))
+            except OverflowError:
+                return math.inf
+
+        glmm = "GLMM" in m.label
+        ci_method = "Hartung-Knapp, t(k − 1)" if test == "knha" else "normal (z)"
+        out = finite({
+            "measure": measure, "convention": convention,
+            "label": CLI_LABELS[convention],
+            "model": m.label, "method": method, "test": test, "k": m.k, "level": level,
+            "scale": NATURAL[measure][1] if natural else "analysis",
+            "estimate": back(m.estimate), "ci_lb": back(m.ci_lb), "ci_ub": back(m.ci_ub),
+            "pi_lb": back(m.pi_lb), "pi_ub": back(m.pi_ub),
+            "ci_method": ci_method + (", GLMM" if glmm else ""),
+            "pi_method": "t(k − 1)" if m.pi_lb is not None else "",
+            "tau2": m.tau2, "i2": m.i2, "i2_lb": m.i2_lb, "i2_ub": m.i2_ub, "q": m.q,
+            "q_df": m.q_df, "q_pval": m.q_pval, "pval": m.pval,
+            "analysis": {"estimate": m.estimate, "se": m.se, "ci_lb": m.ci_lb,
+                         "ci_ub": m.ci_ub, "pi_lb": m.pi_lb, "pi_ub": m.pi_ub},
+            "studies": [{"slab": lab, "yi": y, "vi": v, "weight": w} for lab, y, v, w in
+                        zip(rep.labels, rep.yi, rep.vi, rep.weights, strict=True)],
+            "notes": rep.notes,
+        })  # fmt: skip
+        if options["json"]:
             self.stdout.write(json.dumps(out, indent=2, allow_nan=False))
             return
 
-        def f(x, spec=".4f"):
+        def fx(x, spec=".4f"):
             return "NA" if x is None else format(x, spec)
 
-        self.stdout.write("\n".join([
-            f"Measure: {measure}   {out['label']}   k = {k}   level: {level:g}%",
-            f"estimate = {f(out['estimate'])} [{f(out['ci_lb'])}, {f(out['ci_ub'])}]   "
-            f"(CI: {out['ci_method']})",
-            f"prediction interval [{f(out['pi_lb'])}, {f(out['pi_ub'])}] ({out['pi_method']})",
-            f"tau2 = {f(out['tau2'])}   I2 = {f(out['i2'], '.2f')}% "
-            f"[{f(out['i2_lb'], '.2f')}, {f(out['i2_ub'], '.2f')}]",
-        ]) + "\n")  # fmt: skip
+        lines = [
+            f"Measure: {measure}   {out['label']}   {m.label}   k = {m.k}   level: {level:g}%",
+            f"estimate ({out['scale']} scale) = {fx(out['estimate'])} "
+            f"[{fx(out['ci_lb'])}, {fx(out['ci_ub'])}]   (CI: {out['ci_method']})",
+            f"prediction interval [{fx(out['pi_lb'])}, {fx(out['pi_ub'])}] "
+            f"({out['pi_method'] or 'none for a common effect'})",
+            f"tau2 = {fx(m.tau2)}   I2 = {fx(m.i2, '.2f')}% "
+            f"[{fx(m.i2_lb, '.2f')}, {fx(m.i2_ub, '.2f')}]   Q = {fx(m.q)} (df = {m.q_df})",
+        ]
+        lines += [f"Note: {n}" for n in rep.notes]
+        self.stdout.write("\n".join(lines) + "\n")
 
     @staticmethod
     def _table(result: dict) -> str:
