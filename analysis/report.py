@@ -445,8 +445,10 @@ def meta_fit(measure: str, rows: list[dict], labels, *, level: float = 95,
 
     rules = _checked_rules(rules)
     lv = level / 100
+    # no τ² interval is shown from these fits: the Q-profile one (a few ms) stands in for
+    # Jackson's (meta's default with DL, seconds for large k)
     opts = {"level": lv, "level_ma": lv, "level_predict": lv, "level_hetstat": lv,
-            "method_tau": method_tau,
+            "method_tau": method_tau, "method_tau_ci": "QP",
             "method_random_ci": "HK" if test == "knha" else "classic"}  # fmt: skip
     if measure in ("RR", "OR", "RD"):
         c = _columns(rows, ("ai", "n1i", "ci", "n2i"))
@@ -558,8 +560,8 @@ def _meta_core(measure, rows, labels, method, test, level, log_scale, rules, con
     for tm in ROBUSTNESS_METHODS:
         for t in ("z", "knha"):
             try:
-                u = ms.update(m, method_tau=tm, method_random_ci="HK" if t == "knha"
-                              else "classic")  # fmt: skip
+                u = ms.update(m, method_tau=tm, method_tau_ci="QP",
+                              method_random_ci="HK" if t == "knha" else "classic")
                 panel.append(_meta_pooled(u, measure, log_scale, tm, t, level, common=False))
             except MetaAnalysisError as exc:
                 failed.append(_failed(tm, t, exc))

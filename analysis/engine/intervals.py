@@ -189,13 +189,13 @@ def genq_upper_tail(q: float, lambdas) -> float:
     def phi(u):
         return 0.5 * float(np.sum(np.arctan(lam * u)))
 
-    def rho_u(u):
-        return u * math.exp(0.25 * float(np.sum(np.log1p((lam * u) ** 2))))
+    def inv_rho_u(u):  # 1 / (u rho(u)), in logs: rho overflows for many large lambda u
+        return math.exp(-math.log(u) - 0.25 * float(np.sum(np.log1p((lam * u) ** 2))))
 
     def integrand(u: float) -> float:
         if u == 0.0:
             return 0.5 * (float(lam.sum()) - q)
-        return math.sin(phi(u) - 0.5 * q * u) / rho_u(u)
+        return math.sin(phi(u) - 0.5 * q * u) * inv_rho_u(u)
 
     import warnings
 
@@ -206,9 +206,9 @@ def genq_upper_tail(q: float, lambdas) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # quad's round-off notice near its attainable accuracy
         head, _ = quad(integrand, 0.0, cut, limit=1000, epsabs=1e-13, epsrel=1e-12)
-        tail_c, _ = quad(lambda u: math.sin(phi(u)) / rho_u(u), cut, np.inf, weight="cos",
+        tail_c, _ = quad(lambda u: math.sin(phi(u)) * inv_rho_u(u), cut, np.inf, weight="cos",
                          wvar=0.5 * q, limlst=200, epsabs=1e-13)
-        tail_s, _ = quad(lambda u: math.cos(phi(u)) / rho_u(u), cut, np.inf, weight="sin",
+        tail_s, _ = quad(lambda u: math.cos(phi(u)) * inv_rho_u(u), cut, np.inf, weight="sin",
                          wvar=0.5 * q, limlst=200, epsabs=1e-13)
     value = head + tail_c - tail_s
     return min(1.0, max(0.0, 0.5 + value / math.pi))
