@@ -560,6 +560,20 @@ def update(m: MetaResult, **opts) -> MetaResult:
     ``update(m, method_random_ci="HK")`` (Hartung-Knapp), ``method_predict="HTS"``,
     ``adhoc_hakn_ci="se"``, ``method_tau="DL"``, ``level_ma=0.9``. The study effects are
     kept; a non-IV common effect (MH, Peto) is kept too."""
+    from analysis.engine.proportions import MetapropResult
+
+    if isinstance(m, MetapropResult):  # metaprop: the same call with the new options
+        allowed = {"method_random_ci", "method_predict", "level", "level_ma"}
+        new = {key.replace(".", "_"): value for key, value in opts.items()}
+        unknown = sorted(set(new) - allowed)
+        if unknown:
+            raise MetaAnalysisError(
+                f"update() of a metaprop fit takes {', '.join(sorted(allowed))}; not "
+                f"{', '.join(unknown)}.")
+        from analysis.engine.proportions import metaprop
+
+        call = m.call
+        return metaprop(call["event"], call["n"], call["studlab"], **{**call["options"], **new})
     if not isinstance(m, MetaResult):
         raise MetaAnalysisError("update() needs a MetaResult from metagen/metacont/metacor.")
     new = _options(opts)

@@ -228,3 +228,22 @@ def _ml_at_least_r_s(x, n, r_tau2):
                 bracket=(fit.b - 0.5, fit.b + 0.5), tol=1e-12).fun
 
         assert profile(fit.tau2) <= profile(theirs) + 1e-12, i
+
+
+@pytest.mark.parametrize(("case", "opts", "rtol"), METAPROP_CASES)
+def test_update_of_a_metaprop_fit(case, opts, rtol):
+    """meta's update(m, method.random.ci = "HK") and update(m, method.predict = "HTS") of a
+    metaprop fit."""
+    from analysis.engine import meta_style
+
+    ref, xi, ni, labels = _case(case)
+    m = metaprop(np.array(xi), np.array(ni), labels, **opts)
+    hk = meta_style.update(m, method_random_ci="HK")
+    direct = metaprop(np.array(xi), np.array(ni), labels, method_random_ci="HK", **opts)
+    assert hk.random == direct.random  # checked against meta's update_HK above
+    _fields(hk.random, ref["update_HK"]["random"], ("TE", "lower", "upper"), rtol, "HK")
+    hts = meta_style.update(m, **{"method.predict": "HTS"})
+    direct = metaprop(np.array(xi), np.array(ni), labels, method_predict="HTS", **opts)
+    assert hts.prediction == direct.prediction
+    with pytest.raises(MetaAnalysisError, match="takes"):
+        meta_style.update(m, method_tau="DL")
