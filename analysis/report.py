@@ -650,8 +650,10 @@ def _glmm_main(rows, labels, m, method, test, level, log_scale, fe, notes):
         i2_lb=100 * _nan(h["lower.I2"]), i2_ub=100 * _nan(h["upper.I2"]),
     )  # fmt: skip
     notes.append("Pooled by the random-intercept logistic model (GLMM), metaprop's default; "
-                 "Q is its Wald test for heterogeneity. The study weights shown are the "
-                 "inverse-variance ones (a GLMM has none).")
+                 "Q is its Wald test for heterogeneity. The study weights shown, the "
+                 "robustness panel, leave one out and trim and fill are the inverse-variance "
+                 "model's on the study logits (as meta's trimfill and metabias; meta's "
+                 "metainf refits the GLMM, k fits: meta_style.metainf of a metaprop fit).")
     w = np.asarray(m._values["w.common" if fe else "w.random"], dtype=float)
     return main, w
 
