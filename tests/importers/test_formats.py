@@ -32,6 +32,8 @@ def test_formats_constant_matches_the_model_codes():
         "wos",
         "csv",
         "excel",
+        "endnote_tagged",
+        "proquest",
     )
 
 

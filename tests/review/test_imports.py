@@ -315,3 +315,25 @@ def test_an_oversize_upload_is_refused_before_it_is_read_into_memory(
     )
     assert reads == []
     assert not ImportBatch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "count"),
+    [("endnote_tagged.txt", "endnote_tagged", 3), ("proquest.txt", "proquest", 2)],
+)
+def test_endnote_tagged_and_proquest_exports_import_with_a_warning_for_the_untitled_one(
+    review, lead, name, fmt, count
+):
+    from review.importers import FORMATS
+    from review.models import ImportFormat
+
+    assert set(FORMATS) <= set(ImportFormat.values)
+    source = factories.SourceFactory(review=review)
+    content = (Path(__file__).parents[1] / "data" / "importers" / name).read_bytes()
+    batch = import_service.import_upload(
+        review=review, source=source, filename="export.txt", content=content, user=lead
+    )
+    assert (batch.format, batch.status, batch.record_count) == (fmt, "done", count)
+    assert Record.objects.filter(batch=batch).count() == count
+    assert [p["severity"] for p in batch.problems] == ["warning"]
+    assert "no title" in batch.problems[0]["message"]
