@@ -171,10 +171,13 @@ def _finish(
     accession = first_value(entry, "Accession number")
     if not pmid and accession.isdigit() and _MEDLINE.search(first_value(entry, "Database")):
         pmid = accession
+    abstract = first_value(entry, "Abstract")
+    if abstract.rstrip(".").lower() == "none available":
+        abstract = ""  # what ProQuest writes for a record without one
     ctx.add(
         {
             "title": title,
-            "abstract": " ".join(get("Abstract", ())[:1]),
+            "abstract": abstract,
             "authors": normalise.split_authors(first_value(entry, "Author")),
             "year": first_value(entry, "Publication year", "Publication date", "Year"),
             "journal": first_value(entry, "Publication title"),

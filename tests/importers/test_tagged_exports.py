@@ -162,13 +162,14 @@ def test_proquest_heading_stands_for_a_missing_title_field():
     data = (
         b"____________________________________________________________\n\n"
         b"Document 1 of 1\n\nA heading only\n\nAuthor: Doe, Jane\n\nPublication year: 2001\n\n"
+        b"Abstract: None available.\n\n"
         b"ProQuest document ID: 1\n\n"
         b"____________________________________________________________\n"
     )
     result = parse(data, "pq.txt")
     assert result.format == "proquest"
-    assert [(r.line, r.title, r.authors, r.year) for r in result.records] == [
-        (3, "A heading only", ["Doe, Jane"], 2001)
+    assert [(r.line, r.title, r.authors, r.year, r.abstract) for r in result.records] == [
+        (3, "A heading only", ["Doe, Jane"], 2001, "")
     ]
 
 
