@@ -315,6 +315,7 @@ def _records(headers: list[str], rows, ctx: Context) -> dict[str, str]:
     embase_source = fold(mapping.get("journal", "")) == "source"
     # SpringerLink writes its authors run together: "Ross McDonaldAnne LeBlanc".
     springer = fold(mapping["title"]) == "item title"
+    keyword_fields = [name for name in ("keywords", "keywords_2", "keywords_3") if name in pick]
     for number, row in rows:
         if not any(row):
             continue
@@ -336,9 +337,7 @@ def _records(headers: list[str], rows, ctx: Context) -> dict[str, str]:
             "pmid": get("pmid", ""),
             "url": get("url", ""),
             "keywords": [
-                keyword
-                for name in ("keywords", "keywords_2", "keywords_3")
-                for keyword in normalise.split_keywords(get(name, ""))
+                keyword for name in keyword_fields for keyword in normalise.split_keywords(v[name])
             ],
             "language": get("language", ""),
         }
