@@ -134,8 +134,8 @@ class MemberRoleForm(forms.Form):
 class ImportForm(forms.Form):
     source = forms.ModelChoiceField(queryset=None, help_text="Where these records came from.")
     file = forms.FileField(
-        help_text="RIS, BibTeX, PubMed/MEDLINE (.nbib/.txt), PubMed XML, EndNote XML, "
-        "Web of Science, CSV/TSV or Excel."
+        help_text="RIS, BibTeX, PubMed/MEDLINE (.nbib/.txt), PubMed XML, EndNote XML or tagged "
+        "(.enw/.txt), Web of Science, ProQuest text, CSV/TSV or Excel."
     )
     format = forms.ChoiceField(
         choices=[("", "Detect from the file")]

@@ -189,6 +189,8 @@ class ImportFormat(models.TextChoices):
     WOS = "wos", "Web of Science text"
     CSV = "csv", "CSV/TSV"
     EXCEL = "excel", "Excel"
+    ENDNOTE_TAGGED = "endnote_tagged", "EndNote tagged (%0/%T)"
+    PROQUEST = "proquest", "ProQuest plain text"
     MANUAL = "manual", "Entered by hand"
 
 

@@ -50,6 +50,7 @@ def test_the_importers_parse_without_django():
     code = (
         "import sys, review.importers as imp\n"
         "from review.importers import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos\n"
+        "from review.importers import endnote_tagged, proquest\n"
         "assert imp.parse(b'TY  - JOUR\\nTI  - x\\nER  - \\n', 'x.ris').records[0].title == 'x'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))\n"
     )

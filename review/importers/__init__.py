@@ -48,7 +48,17 @@ def parse(
 ) -> ParseResult:
     """Parse an uploaded export. ``format`` is one of FORMATS, or None to detect it.
     ``limits`` (an ``xlsx.Limits``) bounds what an Excel workbook may hold."""
-    from review.importers import bibtex, endnote_xml, medline, pubmed_xml, ris, tabular, wos
+    from review.importers import (
+        bibtex,
+        endnote_tagged,
+        endnote_xml,
+        medline,
+        proquest,
+        pubmed_xml,
+        ris,
+        tabular,
+        wos,
+    )
     from review.importers.base import Context
     from review.importers.encoding import decode
 
@@ -78,7 +88,14 @@ def parse(
     if format == "csv":
         mapping = tabular.parse_csv_text(text, ctx)
     else:
-        module = {"ris": ris, "bibtex": bibtex, "medline": medline, "wos": wos}[format]
+        module = {
+            "ris": ris,
+            "bibtex": bibtex,
+            "medline": medline,
+            "wos": wos,
+            "endnote_tagged": endnote_tagged,
+            "proquest": proquest,
+        }[format]
         module.parse_text(text, ctx)
     return ctx.result(format, encoding, mapping)
 

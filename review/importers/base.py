@@ -9,7 +9,18 @@ from dataclasses import dataclass, field, fields
 
 from review.importers import normalise
 
-FORMATS = ("ris", "bibtex", "medline", "pubmed_xml", "endnote_xml", "wos", "csv", "excel")
+FORMATS = (
+    "ris",
+    "bibtex",
+    "medline",
+    "pubmed_xml",
+    "endnote_xml",
+    "wos",
+    "csv",
+    "excel",
+    "endnote_tagged",
+    "proquest",
+)
 
 FORMAT_NAMES = {
     "ris": "RIS",
@@ -20,6 +31,8 @@ FORMAT_NAMES = {
     "wos": "Web of Science",
     "csv": "CSV",
     "excel": "Excel",
+    "endnote_tagged": "EndNote tagged (%0/%T)",
+    "proquest": "ProQuest plain text",
 }
 
 ERROR = "error"
@@ -251,3 +264,12 @@ def warn_stray_lines(ctx, first: int, last: int, what: str) -> None:
     """Warn that lines `first`..`last` were ignored, saying what they were not."""
     where = f"Line {first}" if first == last else f"Lines {first}-{last}"
     ctx.warning(first, f"{where}: {what} was ignored.")
+
+
+def skip_untitled(ctx: Context, title: str, line: int, position: str) -> bool:
+    """True, after a warning naming `position`, when a record has no title and is left out.
+    With a true ``ctx.strict`` it returns False, and ``ctx.add`` refuses the record as an error."""
+    if normalise.collapse(title) or getattr(ctx, "strict", False):
+        return False
+    ctx.warning(line, f"{position} has no title; it was left out and the other records imported.")
+    return True

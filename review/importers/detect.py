@@ -6,6 +6,7 @@ import re
 
 from review.importers.base import FORMATS, ImportFileError
 from review.importers.encoding import binary_kind
+from review.importers.proquest import looks_like_proquest
 
 _EXTENSIONS = {
     "ris": "ris",
@@ -17,12 +18,15 @@ _EXTENSIONS = {
     "tsv": "csv",
     "xlsx": "excel",
     "xlsm": "excel",
+    "enw": "endnote_tagged",
 }
 
 _RIS = re.compile(r"^TY {1,2}- ", re.MULTILINE)
 _MEDLINE = re.compile(r"^PMID- ?\d", re.MULTILINE)
 _WOS_PLAIN = re.compile(r"^(?:FN |VR |PT [A-Z]\s*$)", re.MULTILINE)
 _BIBTEX = re.compile(r"^\s*@[A-Za-z]+\s*[{(]", re.MULTILINE)
+# EndNote tagged / Refer: "%0 Journal Article", "%T …", "%A …" — a tag, a space, a value.
+_REFER_TAG = re.compile(r"%[0-9A-Z@+~!#$&*^|?] \S")
 
 
 def _head_text(data: bytes) -> str:
@@ -57,7 +61,18 @@ def sniff(data: bytes) -> str | None:
         return "wos"
     if _BIBTEX.search(text):
         return "bibtex"
+    if _is_refer(stripped):
+        return "endnote_tagged"
+    if looks_like_proquest(text):
+        return "proquest"
     return None
+
+
+def _is_refer(text: str) -> bool:
+    """The first non-blank lines are Refer tag lines, and one of them is %0, %T or %A."""
+    lines = [line for line in text.split("\n", 40)[:40] if line.strip()]
+    tagged = [line[:2] for line in lines[:10] if _REFER_TAG.match(line)]
+    return len(tagged) >= 2 and lines[0][:2] in tagged and bool({"%0", "%T", "%A"} & set(tagged))
 
 
 def detect_format(data: bytes, filename: str) -> str:
@@ -96,5 +111,6 @@ def detect_format(data: bytes, filename: str) -> str:
     raise ImportFileError(
         filename,
         "the format could not be recognised; upload RIS, BibTeX, PubMed (MEDLINE or XML), "
-        f"EndNote XML, Web of Science, CSV or Excel ({', '.join(FORMATS)}).",
+        "EndNote XML or tagged, Web of Science, ProQuest text, CSV or Excel "
+        f"({', '.join(FORMATS)}).",
     )

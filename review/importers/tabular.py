@@ -32,12 +32,18 @@ MAPPABLE_FIELDS = (
     "pmid",
     "url",
     "keywords",
+    "keywords_2",
+    "keywords_3",
+    "extra",
     "language",
 )
 
 #: For each field, the usual headers (folded: lower-case ASCII words) in order of preference.
-#: Scopus, Web of Science (tab-delimited tags), Covidence, Rayyan, ASReview, Zotero, EndNote
-#: and generic names.
+#: Scopus, Web of Science (tab-delimited tags), Covidence, Rayyan, ASReview, Zotero, EndNote,
+#: Embase.com, SpringerLink and generic names. ``keywords_2``/``keywords_3`` are further keyword
+#: columns joined after ``keywords`` (Scopus' Index Keywords, Zotero's Automatic Tags, Embase's
+#: Emtree terms, as their RIS puts them all in KW); ``extra`` is Zotero's Extra field, read for
+#: ``PMID: …`` and ``DOI: …`` lines when no column gives them.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "title": (
         "title",
@@ -48,6 +54,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "t1",
         "paper title",
         "titles",
+        "item title",
     ),
     "abstract": ("abstract", "ab", "abstract note", "abstracts", "n2", "summary"),
     "authors": (
@@ -91,12 +98,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "source",
         "publication",
     ),
-    "volume": ("volume", "vl", "vol", "vi"),
-    "issue": ("issue", "is", "number", "ip", "issue number", "no"),
+    "volume": ("volume", "vl", "vol", "vi", "journal volume"),
+    "issue": ("issue", "is", "number", "ip", "issue number", "no", "journal issue"),
     "pages": ("pages", "page", "pg", "page range", "pagination"),
     "page_start": ("page start", "bp", "start page", "first page", "sp"),
     "page_end": ("page end", "ep", "end page", "last page"),
-    "doi": ("doi", "di", "digital object identifier", "doi link"),
+    "doi": ("doi", "di", "digital object identifier", "doi link", "item doi"),
     "pmid": ("pubmed id", "pmid", "pm", "pubmed", "pubmedid", "medline pmid"),
     "url": ("url", "link", "ur", "links", "uri", "web link", "full text link"),
     "keywords": (
@@ -110,7 +117,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
         "mesh terms",
         "index keywords",
     ),
-    "language": ("language", "la", "language of original document", "lang"),
+    "keywords_2": ("index keywords", "automatic tags", "emtree medical index terms"),
+    "keywords_3": ("emtree drug index terms",),
+    "extra": ("extra",),
+    "language": ("language", "la", "language of original document", "lang", "article language"),
 }
 
 
@@ -301,29 +311,97 @@ def _records(headers: list[str], rows, ctx: Context) -> dict[str, str]:
         return mapping
     index = {h: i for i, h in enumerate(headers)}
     pick = {name: index[header] for name, header in mapping.items()}
+    # Embase.com: "Source" holds the whole citation, "Journal 2019 12:3 (123-130)".
+    embase_source = fold(mapping.get("journal", "")) == "source"
+    # SpringerLink writes its authors run together: "Ross McDonaldAnne LeBlanc".
+    springer = fold(mapping["title"]) == "item title"
+    keyword_fields = [name for name in ("keywords", "keywords_2", "keywords_3") if name in pick]
     for number, row in rows:
         if not any(row):
             continue
         v = {name: row[i] for name, i in pick.items()}
         get = v.get
         pages = get("pages") or normalise.join_pages(get("page_start", ""), get("page_end", ""))
-        ctx.add(
-            {
-                "title": v["title"],
-                "abstract": get("abstract", ""),
-                "authors": normalise.split_authors(get("authors", "")),
-                "year": get("year", ""),
-                "journal": get("journal", ""),
-                "volume": get("volume", ""),
-                "issue": get("issue", ""),
-                "pages": pages,
-                "doi": get("doi", ""),
-                "pmid": get("pmid", ""),
-                "url": get("url", ""),
-                "keywords": normalise.split_keywords(get("keywords", "")),
-                "language": get("language", ""),
-            },
-            number,
-            dict(zip(headers, row, strict=False)),
-        )
+        values = {
+            "title": v["title"],
+            "abstract": get("abstract", ""),
+            "authors": split_run_together_names(get("authors", ""))
+            if springer
+            else normalise.split_authors(get("authors", "")),
+            "year": get("year", ""),
+            "journal": get("journal", ""),
+            "volume": get("volume", ""),
+            "issue": get("issue", ""),
+            "pages": pages,
+            "doi": get("doi", ""),
+            "pmid": get("pmid", ""),
+            "url": get("url", ""),
+            "keywords": [
+                keyword for name in keyword_fields for keyword in normalise.split_keywords(v[name])
+            ],
+            "language": get("language", ""),
+        }
+        if embase_source:
+            _split_citation(values)
+        if get("extra"):
+            _read_extra(get("extra"), values)
+        ctx.add(values, number, dict(zip(headers, row, strict=False)))
     return mapping
+
+
+_CITATION = re.compile(
+    r"^(?P<journal>.*?\S)\s+(?P<year>(?:1[6-9]|2\d)\d\d)"
+    r"(?:\s+(?P<volume>[^\s:()]+)(?::(?P<issue>[^()]*?))?)?"
+    r"(?:\s*\((?P<pages>[^()]*)\))?\s*$"
+)
+
+
+def _split_citation(values: dict) -> None:
+    """`Cancer Prevention Research 2010 3:11 (1451-1461)` → journal, year, volume, issue,
+    pages; fields that have columns of their own keep them."""
+    found = _CITATION.match(values["journal"].strip())
+    if found is None:
+        return
+    values["journal"] = found.group("journal")
+    for name in ("year", "volume", "issue", "pages"):
+        if not values[name].strip():
+            values[name] = (found.group(name) or "").strip()
+
+
+_EXTRA_LINE = re.compile(r"^\s*(PMID|DOI)\s*:\s*(\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _read_extra(extra: str, values: dict) -> None:
+    """Zotero's Extra field: `PMID: 24847228` and `DOI: 10.…` lines, used when no column gave
+    them."""
+    for name, value in _EXTRA_LINE.findall(extra):
+        field = name.lower()
+        if not values[field].strip():
+            values[field] = value
+
+
+#: Family-name prefixes written with a capital inside: "McDonald", "LeBlanc", "DeVries"…
+_NAME_PREFIXES = frozenset({"mc", "mac", "le", "la", "de", "di", "da", "du", "van", "von", "o"})
+_CASE_CHANGE = re.compile(r"(?<=[^\W\d_])(?=[^\W\d_])")
+
+
+def split_run_together_names(value: str) -> list[str]:
+    """SpringerLink's Authors cell, where names are run together without a separator:
+    `Ross McDonaldAnne LeBlancYu Wang` → `Ross McDonald`, `Anne LeBlanc`, `Yu Wang`. A name
+    starts where a lower-case letter is followed by a capital, except after a family-name
+    prefix (Mc, Mac, Le, De, Van…)."""
+    value = normalise.collapse(value)
+    names: list[str] = []
+    start = 0
+    for match in _CASE_CHANGE.finditer(value):
+        cut = match.start()
+        before, after = value[cut - 1], value[cut]
+        if not (before.islower() and after.isupper()):
+            continue
+        word = value[max(value.rfind(" ", start, cut) + 1, start) : cut]
+        if word.lower().strip("'") in _NAME_PREFIXES:
+            continue
+        names.append(value[start:cut])
+        start = cut
+    names.append(value[start:])
+    return [name.strip() for name in names if name.strip()]

@@ -32,6 +32,8 @@ def test_formats_constant_matches_the_model_codes():
         "wos",
         "csv",
         "excel",
+        "endnote_tagged",
+        "proquest",
     )
 
 
@@ -304,6 +306,7 @@ def test_scopus_csv():
         "pmid": "PubMed ID",
         "url": "Link",
         "keywords": "Author Keywords",
+        "keywords_2": "Index Keywords",
         "language": "Language of Original Document",
     }
     first, second = result.records
@@ -322,7 +325,8 @@ def test_scopus_csv():
         "pmid": "33512345",
         "url": "https://www.scopus.com/inward/record.uri?eid=2-s2.0-85100000000&partnerID=40"
         "&md5=abc",
-        "keywords": ["exercise", "older adults", "systematic review"],
+        # Author Keywords, then Index Keywords (both are KW in Scopus' RIS).
+        "keywords": ["exercise", "older adults", "systematic review", "Aged", "Exercise", "Humans"],
         "language": "English",
     }
     assert first.raw["EID"] == "2-s2.0-85100000000"
@@ -346,9 +350,9 @@ def test_zotero_csv():
         "issue": "11",
         "pages": "1539-1558",
         "doi": "10.1002/sim.1186",
-        "pmid": "",
+        "pmid": "12111919",  # from Extra, "PMID: 12111919"
         "url": "https://onlinelibrary.wiley.com/doi/10.1002/sim.1186",
-        "keywords": ["heterogeneity", "meta-analysis"],
+        "keywords": ["heterogeneity", "meta-analysis", "Humans"],  # Manual, then Automatic Tags
         "language": "en",
     }
     assert result.column_mapping["year"] == "Publication Year"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from review.importers import FORMATS, ImportFileError, ParseResult, parse
 from review.importers.normalise import collapse
-from tests.importers.conftest import read
+from tests.importers.conftest import DATA, read
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzéèüößçñåø"
 TEXT_CHARS = LETTERS + LETTERS.upper() + "0123456789 .,:()-'?!/\"&%+=αβγ–—’“”"
@@ -183,6 +183,9 @@ SAMPLES = [
         "pubmed.xml",
         "endnote.xml",
     )
+] + [
+    (DATA.parent.parent / "data" / "importers" / name).read_bytes()
+    for name in ("endnote_tagged.txt", "proquest.txt", "springer.csv", "embase.csv")
 ]
 
 

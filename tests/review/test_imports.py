@@ -315,3 +315,56 @@ def test_an_oversize_upload_is_refused_before_it_is_read_into_memory(
     )
     assert reads == []
     assert not ImportBatch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "count"),
+    [("endnote_tagged.txt", "endnote_tagged", 3), ("proquest.txt", "proquest", 2)],
+)
+def test_endnote_tagged_and_proquest_exports_import_with_a_warning_for_the_untitled_one(
+    review, lead, name, fmt, count
+):
+    from review.importers import FORMATS
+    from review.models import ImportFormat
+
+    assert set(FORMATS) <= set(ImportFormat.values)
+    source = factories.SourceFactory(review=review)
+    content = (Path(__file__).parents[1] / "data" / "importers" / name).read_bytes()
+    batch = import_service.import_upload(
+        review=review, source=source, filename="export.txt", content=content, user=lead
+    )
+    assert (batch.format, batch.status, batch.record_count) == (fmt, "done", count)
+    assert Record.objects.filter(batch=batch).count() == count
+    assert [p["severity"] for p in batch.problems] == ["warning"]
+    assert "no title" in batch.problems[0]["message"]
+
+
+def test_embase_and_springerlink_csv_keep_their_export_rules_after_the_columns_are_confirmed(
+    review, lead
+):
+    from review.forms import MAPPABLE_FIELDS
+
+    source = factories.SourceFactory(review=review)
+    folder = Path(__file__).parents[1] / "data" / "importers"
+    for name in ("embase.csv", "springer.csv"):
+        batch = import_service.import_upload(
+            review=review, source=source, filename=name, content=(folder / name).read_bytes()
+        )
+        assert batch.status == "pending"
+        # What the column page sends back: only the fields it shows.
+        shown = {f for f, _ in MAPPABLE_FIELDS}
+        confirmed = {f: h for f, h in batch.column_mapping.items() if f in shown}
+        import_service.import_confirm_mapping(batch=batch, mapping=confirmed)
+        batch.refresh_from_db()
+        assert batch.status == "done"
+    embase = Record.objects.get(doi="10.1158/1940-6207.capr-10-0121")
+    assert (embase.journal, embase.year, embase.volume, embase.issue, embase.pages) == (
+        "Cancer Prevention Research",
+        2010,
+        "3",
+        "11",
+        "1451-1461",
+    )
+    assert "metformin" in embase.keywords
+    springer = Record.objects.get(doi="10.1186/s13643-019-1074-9")
+    assert springer.authors == ["Ross McDonald", "Anne LeBlanc", "Yu Wang"]
