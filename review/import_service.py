@@ -123,9 +123,11 @@ def import_now(
     column_mapping: dict[str, str] | None = None,
     allow_same_file: bool = False,
     progress: Progress | None = None,
+    strict: bool = False,
 ) -> ImportBatch:
     """Import a file synchronously (the terminal command); CSV/Excel use the guessed columns
-    unless `column_mapping` is given."""
+    unless `column_mapping` is given. A record without a title is left out with a warning, or,
+    when `strict`, fails the import."""
     stream = ContentFile(content)
     batch = _new_batch(review, source, filename, stream, user, format, allow_same_file)
     if batch.format in TABULAR and not column_mapping:
@@ -137,7 +139,7 @@ def import_now(
     if batch.format in TABULAR:
         batch.column_mapping = column_mapping
     batch.save()
-    return import_run(batch, progress=progress)
+    return import_run(batch, progress=progress, strict=strict)
 
 
 #: How much of the file is read to tell its format (importers.detect looks at 16 KB).
@@ -253,9 +255,12 @@ def _claim(batch: ImportBatch) -> int | None:
     return attempt if claimed else None
 
 
-def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> ImportBatch:
+def import_run(
+    batch: ImportBatch, *, progress: Progress | None = None, strict: bool = False
+) -> ImportBatch:
     """Parse, validate, de-duplicate and write one waiting batch. Returns it as done or failed
-    (or as it is, when it was not waiting, or was cancelled while it ran).
+    (or as it is, when it was not waiting, or was cancelled while it ran). A record without a
+    title is left out with a warning naming it, or, when `strict`, fails the batch.
 
     The run holds the batch while `status` is running and `attempts` is its own: each step
     checks that (a cancel, or a sweep that took this run for dead, stops it between steps), and
@@ -282,7 +287,7 @@ def import_run(batch: ImportBatch, *, progress: Progress | None = None) -> Impor
     touch = lambda: mine.update(heartbeat_at=timezone.now())  # noqa: E731
     with Heartbeat(touch, every=beat_interval(settings.IMPORT_STALE_SECONDS)):
         try:
-            return _import_steps(batch, attempt, mine, step, progress)
+            return _import_steps(batch, attempt, mine, step, progress, strict)
         except _Stopped:
             batch.refresh_from_db()
             return batch
@@ -315,7 +320,7 @@ def _queue_again(batch: ImportBatch, mine, attempt: int) -> bool:
     return True
 
 
-def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
+def _import_steps(batch, attempt, mine, step, progress, strict=False) -> ImportBatch:
     step("reading the file", 5)
     with batch.file.open("rb") as fh:
         content = fh.read()
@@ -326,6 +331,7 @@ def _import_steps(batch, attempt, mine, step, progress) -> ImportBatch:
         batch.format,
         column_mapping=batch.column_mapping,
         limits=spreadsheet_limits(),
+        strict=strict,
     )
     problems = [
         {"line": p.line, "message": p.message, "severity": p.severity} for p in result.problems

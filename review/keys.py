@@ -10,6 +10,8 @@ _DOI_PREFIX = re.compile(
     r"^\s*(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)", re.IGNORECASE
 )
 _DOI_SHAPE = re.compile(r"^10\.\d{4,9}/\S+$")
+# MEDLINE's AID/LID tag after the identifier ("10.1000/xyz [doi]"), copied by EndNote and others.
+_DOI_TAG = re.compile(r"\s*\[doi\]\s*$", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _PMID = re.compile(r"(?<!\d)(\d{1,9})\s*$")
 
@@ -28,7 +30,7 @@ def normalise_doi(value: str | None) -> str:
     """
     if not value:
         return ""
-    doi = _DOI_PREFIX.sub("", value.strip()).strip().rstrip(".;,").lower()
+    doi = _DOI_TAG.sub("", _DOI_PREFIX.sub("", value.strip())).strip().rstrip(".;,").lower()
     doi = doi.replace(" ", "")
     return doi if _DOI_SHAPE.match(doi) else ""
 

@@ -45,9 +45,12 @@ def parse(
     column_mapping: dict[str, str] | None = None,
     max_field_chars: int = 1_000_000,
     limits=None,
+    strict: bool = False,
 ) -> ParseResult:
     """Parse an uploaded export. ``format`` is one of FORMATS, or None to detect it.
-    ``limits`` (an ``xlsx.Limits``) bounds what an Excel workbook may hold."""
+    ``limits`` (an ``xlsx.Limits``) bounds what an Excel workbook may hold. A record without a
+    title is left out with a warning naming its position, or, when ``strict``, is an error (the
+    file must not be imported)."""
     from review.importers import (
         bibtex,
         endnote_tagged,
@@ -69,7 +72,7 @@ def parse(
     if not data or not data.strip():
         raise ImportFileError(filename, "the file is empty.")
 
-    ctx = Context(filename, max_field_chars)
+    ctx = Context(filename, max_field_chars, strict=strict)
     ctx.column_override = column_mapping
     mapping: dict[str, str] | None = None
 

@@ -140,11 +140,21 @@ class Context:
     """
 
     def __init__(
-        self, filename: str, max_field_chars: int, *, unit: str = "Entry starting at line"
+        self,
+        filename: str,
+        max_field_chars: int,
+        *,
+        unit: str = "Entry starting at line",
+        strict: bool = False,
     ):
         self.filename = filename
         self.max_field_chars = max_field_chars
         self.unit = unit
+        #: A record without a title fails the file (strict) or is left out with a warning.
+        self.strict = strict
+        #: Entries handed to ``add``/``build`` so far, kept or not: the next one's number.
+        self.entries = 0
+        self.untitled = 0
         self.column_override: dict[str, str] | None = None
         self.headers: list[str] | None = None
         self.problems: list[Problem] = []
@@ -161,18 +171,27 @@ class Context:
         return f"{self.unit} {line}"
 
     # -- records --------------------------------------------------------------------------
-    def add(self, values: dict, line: int, raw: dict) -> ParsedRecord | None:
+    def add(
+        self, values: dict, line: int, raw: dict, where: str | None = None
+    ) -> ParsedRecord | None:
         """Normalise ``values`` (Record field -> str or list[str]) into a record and keep it.
 
-        Returns None (and records an error problem) when the entry cannot be imported.
+        Returns None (and records a problem) when the entry cannot be imported. ``where`` names
+        the entry in messages when its line is not enough (one-line XML: "Record 2 (/xml/…,
+        line 1, byte 1043)"); by default "Entry starting at line 7" or "Row 9".
         """
-        record = self.build(values, line, raw)
+        record = self.build(values, line, raw, where)
         if record is not None:
             self.records.append(record)
         return record
 
-    def build(self, values: dict, line: int, raw: dict) -> ParsedRecord | None:
-        where = self.where(line)
+    def build(
+        self, values: dict, line: int, raw: dict, where: str | None = None
+    ) -> ParsedRecord | None:
+        self.entries += 1
+        number = self.entries
+        position = where or f"{self.where(line)} (record {number})"
+        where = where or self.where(line)
         limit = self.max_field_chars
         ok = True
         for name, value in values.items():
@@ -189,7 +208,15 @@ class Context:
 
         title = normalise.collapse(values.get("title", ""))
         if not title:
-            self.error(line, f"{where} has no title; it cannot be imported without one.")
+            self.untitled += 1
+            if self.strict:
+                self.error(
+                    line,
+                    f"{position} has no title; in strict mode a file with a title-less record "
+                    "is not imported.",
+                )
+            else:
+                self.warning(line, f"{position} has no title; it was left out.")
             return None
 
         year = None
@@ -218,7 +245,7 @@ class Context:
         return ParsedRecord(
             title=title,
             abstract=(values.get("abstract") or "").strip(),
-            authors=normalise.clean_list(values.get("authors") or []),
+            authors=normalise.clean_names(values.get("authors") or []),
             year=year,
             journal=normalise.collapse(values.get("journal", "")),
             volume=(values.get("volume") or "").strip(),
@@ -235,11 +262,18 @@ class Context:
 
     def result(self, fmt: str, encoding: str, column_mapping: dict | None = None) -> ParseResult:
         if not self.records and not any(p.severity == ERROR for p in self.problems):
-            self.error(
-                1,
-                f"Line 1: no {FORMAT_NAMES.get(fmt, fmt)} records were found in the file; "
-                "is it the right file and format?",
-            )
+            if self.untitled:
+                self.error(
+                    None,
+                    f"None of the {self.untitled:,} records in the file has a title, so none "
+                    "can be imported.",
+                )
+            else:
+                self.error(
+                    1,
+                    f"Line 1: no {FORMAT_NAMES.get(fmt, fmt)} records were found in the file; "
+                    "is it the right file and format?",
+                )
         return ParseResult(
             format=fmt,
             encoding=encoding,

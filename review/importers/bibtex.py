@@ -45,6 +45,9 @@ def parse_text(text: str, ctx: Context) -> None:
             LatexDecodingMiddleware(),
         ],
     )
+    # Entries are read in file order (a repeated key's entry among the others), so that each
+    # one's number in the file is right in messages.
+    entries = [((entry.start_line or 0) + 1, entry) for entry in library.entries]
     for block in library.failed_blocks:
         line = (block.start_line or 0) + 1
         if isinstance(block, DuplicateBlockKeyBlock):
@@ -53,7 +56,8 @@ def parse_text(text: str, ctx: Context) -> None:
                 f"Entry starting at line {line} repeats the key {block.key!r} of an earlier "
                 "entry; it was imported as well.",
             )
-            _entry(block.ignore_error_block, line, ctx)
+            if block.ignore_error_block is not None:
+                entries.append((line, block.ignore_error_block))
             continue
         reason = ""
         if isinstance(block, ParsingFailedBlock) and block.error is not None:
@@ -65,8 +69,9 @@ def parse_text(text: str, ctx: Context) -> None:
             + (f" ({reason})" if reason else "")
             + "; check its braces and quotes.",
         )
-    for entry in library.entries:
-        _entry(entry, (entry.start_line or 0) + 1, ctx)
+    entries.sort(key=lambda item: item[0])
+    for line, entry in entries:
+        _entry(entry, line, ctx)
 
 
 def _names(value) -> list[str]:

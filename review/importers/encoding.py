@@ -124,6 +124,14 @@ def decode(data: bytes, filename: str) -> tuple[str, str, list[Problem]]:
     except UnicodeDecodeError as exc:
         first_bad = exc.start
 
+    # GBK/GB18030, as Chinese databases (CNKI, Wanfang, VIP) export: before the UTF-8 test
+    # below, which a GBK file passes by accident (many GBK pairs are also UTF-8 sequences).
+    if _looks_gbk(data):
+        try:
+            return _finish(data.decode("gb18030"), filename), "gb18030", problems
+        except UnicodeDecodeError:
+            pass
+
     # Is it mostly UTF-8 with a few stray single-byte characters, or a single-byte file?
     has_utf8_sequences = _has_valid_utf8_multibyte(data)
     if not has_utf8_sequences:
@@ -161,6 +169,24 @@ def decode(data: bytes, filename: str) -> tuple[str, str, list[Problem]]:
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+
+
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+# GB2312's characters in GBK: both bytes in A1-FE (the lead byte up to F7). Nearly every word
+# of simplified Chinese is written with them.
+_GB2312_WORD = re.compile(rb"(?:[\xa1-\xf7][\xa1-\xfe]){2,}")
+
+
+def _looks_gbk(data: bytes) -> bool:
+    """True when the non-ASCII bytes are mostly Chinese words in GBK: runs of two or more
+    two-byte GB2312 characters. Western single-byte text (Windows-1252, Latin-1) has its
+    accented letters one or two at a time between ASCII letters, so it does not qualify."""
+    runs = _HIGH_RUN.findall(data)
+    high = sum(len(run) for run in runs)
+    if high < 4:
+        return False
+    in_words = sum(len(run) for run in runs if _GB2312_WORD.fullmatch(run))
+    return in_words >= 0.5 * high
 
 
 def _has_valid_utf8_multibyte(data: bytes) -> bool:

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from review.importers import normalise
 from review.importers.base import Context
-from review.importers.xmlsafe import stream_records, text_of, to_string
+from review.importers.xmlsafe import Position, stream_records, text_of, to_string
 
 _MEDLINE = ("medline", "pubmed")
 
@@ -24,7 +24,7 @@ def _all(element: ET.Element, path: str) -> list[str]:
     return [t for t in (text_of(e) for e in element.iterfind(path)) if t]
 
 
-def _record(element: ET.Element, line: int, ctx: Context) -> None:
+def _record(element: ET.Element, position: Position, ctx: Context) -> None:
     def one(*paths: str) -> str:
         for path in paths:
             value = text_of(element.find(path))
@@ -68,6 +68,7 @@ def _record(element: ET.Element, line: int, ctx: Context) -> None:
             "keywords": keywords,
             "language": one("language"),
         },
-        line,
+        position.line,
         {"xml": to_string(element)},
+        position.describe(ctx.entries + 1),
     )

@@ -32,6 +32,17 @@ def clean_list(values: list[str]) -> list[str]:
     return out
 
 
+def clean_names(values: list[str]) -> list[str]:
+    """Collapse whitespace and drop empties, keeping every name in order: two co-authors may
+    write their names the same way (two "Wang, L." on one paper), so repeats are kept."""
+    out: list[str] = []
+    for value in values:
+        item = collapse(value).strip(" ;")
+        if item:
+            out.append(item)
+    return out
+
+
 def parse_year(text: str) -> tuple[int | None, str]:
     """`2020///`, `2020/05/01`, `2020 May 3`, `Spring 2019`, `20200501` → 2020.
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from review.importers import normalise
 from review.importers.base import Context
-from review.importers.xmlsafe import stream_records, text_of, to_string
+from review.importers.xmlsafe import Position, stream_records, text_of, to_string
 
 RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle")
 
 
 def parse_bytes(data: bytes, ctx: Context) -> str:
-    def on_record(element: ET.Element, line: int) -> None:
+    def on_record(element: ET.Element, position: Position) -> None:
         if element.tag == "PubmedBookArticle":
-            _book(element, line, ctx)
+            _book(element, position, ctx)
         else:
-            _article(element, line, ctx)
+            _article(element, position, ctx)
 
     encoding, root = stream_records(data, ctx.filename, RECORD_TAGS, on_record)
     if root not in (None, "PubmedArticleSet", *RECORD_TAGS):
@@ -44,7 +45,7 @@ def _abstract(abstract: ET.Element | None) -> str:
         return ""
     parts = []
     for part in abstract.findall("AbstractText"):
-        text = text_of(part)
+        text = normalise.collapse(text_of(part))  # tabs and line breaks, as in other fields
         label = part.get("Label")
         if text:
             parts.append(f"{label}: {text}" if label else text)
@@ -72,7 +73,7 @@ def _keywords(citation: ET.Element) -> list[str]:
     return words
 
 
-def _article(element: ET.Element, line: int, ctx: Context) -> None:
+def _article(element: ET.Element, position: Position, ctx: Context) -> None:
     citation = element.find("MedlineCitation")
     if citation is None:
         citation = ET.Element("MedlineCitation")
@@ -110,8 +111,9 @@ def _article(element: ET.Element, line: int, ctx: Context) -> None:
             "keywords": _keywords(citation),
             "language": text_of(article.find("Language")),
         },
-        line,
+        position.line,
         {"xml": to_string(element)},
+        position.describe(ctx.entries + 1),
     )
 
 
@@ -123,7 +125,7 @@ def _start_end(pagination: ET.Element | None) -> str:
     return f"{start}-{end}" if start and end else start
 
 
-def _book(element: ET.Element, line: int, ctx: Context) -> None:
+def _book(element: ET.Element, position: Position, ctx: Context) -> None:
     document = element.find("BookDocument")
     if document is None:
         document = ET.Element("BookDocument")
@@ -146,6 +148,7 @@ def _book(element: ET.Element, line: int, ctx: Context) -> None:
             "keywords": [text_of(k) for k in document.iterfind("KeywordList/Keyword")],
             "language": text_of(document.find("Language")),
         },
-        line,
+        position.line,
         {"xml": to_string(element)},
+        position.describe(ctx.entries + 1),
     )

@@ -8,6 +8,7 @@ precise messages; tag names in ``raw`` follow rispy's mapping (``rispy.TAG_KEY_M
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from rispy.config import LIST_TYPE_TAGS, TAG_KEY_MAPPING
 
@@ -19,6 +20,9 @@ _BARE_ER = re.compile(r"(ER)\s*-?\s*()$")
 _PUBMED_ID_NOTE = re.compile(r"PubMed ID:\s*(\d+)", re.IGNORECASE)
 _LIST_TAGS = frozenset(LIST_TYPE_TAGS)
 _MEDLINE_DB = re.compile(r"medline|pubmed", re.IGNORECASE)
+# "If the information following any one tag is more than 70 characters long, it is allowable
+# … to insert a carriage return/line feed at the end of 70 characters" (RIS specification).
+_WRAP_WIDTH = 70
 
 
 def parse_text(text: str, ctx: Context) -> None:
@@ -75,6 +79,8 @@ def parse_text(text: str, ctx: Context) -> None:
             continue
         elif entry is None:
             stray_start = stray_start or number
+        elif last_tag == "KW" and _new_keyword(line, lines[number - 2]):
+            entry["KW"].append(line.strip())
         else:
             values = entry.setdefault(last_tag, [""])
             values[-1] = f"{values[-1]} {line.strip()}" if values[-1] else line.strip()
@@ -89,6 +95,14 @@ def parse_text(text: str, ctx: Context) -> None:
             "an ER tag (was the download cut short?).",
         )
         _finish(entry, start, ctx)
+
+
+def _new_keyword(line: str, previous: str) -> bool:
+    """Is this untagged line after a KW line a keyword of its own? EndNote and Rayyan write the
+    first keyword after the tag and each further one on its own untagged line. A line that is
+    indented (Ovid), or that follows a line cut at the RIS specification's 70 characters,
+    continues the keyword instead."""
+    return not line[0].isspace() and len(previous.rstrip()) < _WRAP_WIDTH
 
 
 def _stray(ctx: Context, first: int, last: int) -> None:
@@ -112,9 +126,22 @@ def raw_entry(entry: dict[str, list[str]]) -> dict:
     return raw
 
 
+def _authors(au: list[str], a1: list[str]) -> list[str]:
+    """AU then A1, every name in order (two co-authors may share a written name), except that
+    an A1 name already given as AU is not repeated: some tools write the authors under both."""
+    authors = list(au)
+    given = Counter(au)
+    for name in a1:
+        if given[name]:
+            given[name] -= 1
+        else:
+            authors.append(name)
+    return authors
+
+
 def _finish(entry: dict[str, list[str]], line: int, ctx: Context) -> None:
     get = entry.get
-    authors = [*get("AU", ()), *get("A1", ())]
+    authors = _authors(get("AU", ()), get("A1", ()))
     keywords: list[str] = []
     for value in get("KW", ()):
         keywords.extend(value.split(";") if ";" in value else (value,))

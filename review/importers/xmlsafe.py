@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from xml.parsers import expat
 
 from defusedxml import (
@@ -35,39 +36,70 @@ class _Parser(DefusedXMLParser):
             raise DTDForbidden(name, sysid, pubid)
 
 
-class _Target:
-    """Builds only the elements inside each ``record_tag`` and hands each one over when it ends."""
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a record element starts: its line, its byte offset in the file, and its element
+    path (``/xml/records/record[2]``). The line alone says little in one-line XML (EndNote)."""
 
-    def __init__(self, record_tags: Iterable[str], on_record: Callable[[ET.Element, int], None]):
+    line: int
+    byte: int
+    path: str
+
+    def describe(self, number: int) -> str:
+        """``Record 2 (/xml/records/record[2], line 1, byte 1043)``: names the record in a
+        message, with its number in the file (title-less records counted)."""
+        return f"Record {number} ({self.path}, line {self.line}, byte {self.byte})"
+
+
+class _Target:
+    """Builds only the elements inside each ``record_tag`` and hands each one over when it ends,
+    with its ``Position``. Outside records it keeps the element path (tag and sibling number)."""
+
+    def __init__(
+        self, record_tags: Iterable[str], on_record: Callable[[ET.Element, Position], None]
+    ):
         self.record_tags = frozenset(record_tags)
         self.on_record = on_record
         self.builder: ET.TreeBuilder | None = None
         self.depth = 0
-        self.start_line = 0
+        self.position: Position | None = None
         self.parser: _Parser | None = None
         self.root_tag: str | None = None
+        # The open elements outside any record: (path step, {child tag: how many so far}).
+        self.stack: list[tuple[str, dict[str, int]]] = [("", {})]
 
     def start(self, tag, attrs):
         if self.root_tag is None:
             self.root_tag = tag
         if self.builder is None:
+            siblings = self.stack[-1][1]
+            number = siblings[tag] = siblings.get(tag, 0) + 1
             if tag not in self.record_tags:
+                self.stack.append((tag if number == 1 else f"{tag}[{number}]", {}))
                 return
+            expat_parser = self.parser.parser
+            path = "/".join(step for step, _ in self.stack)
+            self.position = Position(
+                expat_parser.CurrentLineNumber,
+                expat_parser.CurrentByteIndex,
+                f"{path}/{tag}[{number}]",
+            )
             self.builder = ET.TreeBuilder()
             self.depth = 0
-            self.start_line = self.parser.parser.CurrentLineNumber
         self.depth += 1
         self.builder.start(tag, attrs)
 
     def end(self, tag):
         if self.builder is None:
+            if len(self.stack) > 1:
+                self.stack.pop()
             return
         self.builder.end(tag)
         self.depth -= 1
         if self.depth == 0:
             element = self.builder.close()
             self.builder = None
-            self.on_record(element, self.start_line)
+            self.on_record(element, self.position)
 
     def data(self, text):
         if self.builder is not None:
@@ -81,9 +113,9 @@ def stream_records(
     data: bytes,
     filename: str,
     record_tags: Iterable[str],
-    on_record: Callable[[ET.Element, int], None],
+    on_record: Callable[[ET.Element, Position], None],
 ) -> tuple[str, str | None]:
-    """Feed ``data`` through the safe parser, calling ``on_record(element, start_line)``.
+    """Feed ``data`` through the safe parser, calling ``on_record(element, position)``.
 
     Returns (encoding declared or "utf-8", root tag). Raises ImportFileError for malformed or
     unsafe XML.

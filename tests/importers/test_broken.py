@@ -36,13 +36,24 @@ def test_ris_missing_er():
 
 
 def test_ris_entry_without_title():
+    # Left out with a warning naming it; the other entries are imported.
     result = parse(broken("no_title_entry.ris"), "no_title_entry.ris")
-    assert result.errors == [
-        Problem(
-            4, "Entry starting at line 4 has no title; it cannot be imported without one.", "error"
-        )
+    assert result.problems == [
+        Problem(4, "Entry starting at line 4 (record 2) has no title; it was left out.", "warning")
     ]
     assert [r.title for r in result.records] == ["Has a title"]
+
+
+def test_ris_entry_without_title_in_strict_mode():
+    result = parse(broken("no_title_entry.ris"), "no_title_entry.ris", strict=True)
+    assert result.errors == [
+        Problem(
+            4,
+            "Entry starting at line 4 (record 2) has no title; in strict mode a file with a "
+            "title-less record is not imported.",
+            "error",
+        )
+    ]
 
 
 @pytest.mark.parametrize(

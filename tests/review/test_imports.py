@@ -54,11 +54,31 @@ def test_overlapping_exports_from_two_databases_give_reconciled_prisma_counts(re
     assert DedupEvent.objects.filter(action="auto_merge").count() == 1
 
 
-def test_a_file_with_a_bad_entry_writes_nothing_and_names_the_line(review, lead):
+def test_a_title_less_entry_is_left_out_with_a_warning_naming_it(review, lead):
     source = factories.SourceFactory(review=review)
     batch = upload(review, source, "broken_no_er.ris", user=lead)
+    assert (batch.status, batch.record_count) == ("done", 1)
+    assert batch.problems == [
+        {
+            "line": 6,
+            "message": "Entry starting at line 6 (record 2) has no title; it was left out.",
+            "severity": "warning",
+        }
+    ]
+    assert list(Record.objects.values_list("title", flat=True)) == [
+        "Post-Injury Administration of Galantamine Reduces Traumatic Brain Injury Pathology and "
+        "Improves Outcome"
+    ]
+
+
+def test_in_strict_mode_a_title_less_entry_fails_the_file_and_writes_nothing(review, lead):
+    source = factories.SourceFactory(review=review)
+    batch = import_service.import_now(
+        review=review, source=source, filename="broken_no_er.ris",
+        content=(DATA / "broken_no_er.ris").read_bytes(), user=lead, strict=True,
+    )  # fmt: skip
     assert batch.status == "failed"
-    assert "line 6" in batch.error and "title" in batch.error
+    assert "line 6" in batch.error and "has no title; in strict mode" in batch.error
     assert not Record.objects.exists()
 
 
@@ -206,10 +226,23 @@ def test_import_records_command_creates_the_source_and_reports(review, capsys):
 def test_import_records_command_fails_clearly(review):
     from django.core.management import CommandError
 
-    with pytest.raises(CommandError, match="Nothing was imported"):
-        call_command("import_records", review.slug, str(DATA / "broken_no_er.ris"), "--source", "X")
+    with pytest.raises(CommandError, match=r"Nothing was imported(.|\n)*record 2\) has no title"):
+        call_command(
+            "import_records", review.slug, str(DATA / "broken_no_er.ris"), "--source", "X",
+            "--strict",
+        )  # fmt: skip
     with pytest.raises(CommandError, match="No review with the slug or id 'nope'"):
         call_command("import_records", "nope", str(DATA / "pubmed_small.ris"), "--source", "X")
+
+
+def test_import_records_command_leaves_out_a_title_less_entry_and_says_so(review, capsys):
+    call_command("import_records", review.slug, str(DATA / "broken_no_er.ris"), "--source", "X")
+    out = capsys.readouterr().out
+    assert "Imported 1 records from broken_no_er.ris" in out
+    assert (
+        "  warning: line 6: Entry starting at line 6 (record 2) has no title; it was left out."
+        in out
+    )
 
 
 def test_dedupe_file_writes_a_cluster_for_every_record(tmp_path):

@@ -21,8 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--column", action="append", default=[], metavar="FIELD=HEADER",
                             help="CSV/Excel: which column holds a field (repeatable).")  # fmt: skip
         parser.add_argument("--allow-same-file", action="store_true")
+        parser.add_argument("--strict", action="store_true",
+                            help="Refuse the whole file when a record has no title (by "
+                            "default it is left out with a warning naming it).")  # fmt: skip
 
-    def handle(self, *, review, file, source, arm, format, column, allow_same_file, **options):
+    def handle(
+        self, *, review, file, source, arm, format, column, allow_same_file, strict, **options
+    ):
         lookup = {"pk": int(review)} if review.isdigit() else {"slug": review}
         try:
             the_review = Review.objects.get(**lookup)
@@ -45,7 +50,7 @@ class Command(BaseCommand):
             batch = import_now(
                 review=the_review, source=the_source, filename=file.name,
                 content=file.read_bytes(), format=format, column_mapping=mapping or None,
-                allow_same_file=allow_same_file, progress=self._progress,
+                allow_same_file=allow_same_file, progress=self._progress, strict=strict,
             )  # fmt: skip
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
