@@ -51,6 +51,7 @@ _PHRASES: list[tuple[re.Pattern, str, object]] = [
     (r"journal differs", "journal", "Different journals"),
     (r"volume equal", "volume", "Same volume"),
     (rf"volumes {_PAIR}", "volume", lambda m: f"Different volumes ({m[1]}, {m[2]})"),
+    (rf"issues {_PAIR}", "issue", lambda m: f"Different issues ({m[1]}, {m[2]})"),
     (r"pages equal", "pages", "Same pages"),
     (rf"first pages {_PAIR}", "pages", lambda m: f"Different first pages ({m[1]}, {m[2]})"),
     (r"different DOIs(?: of one registrant)? \((.+) / (.+)\)", "doi",

@@ -42,6 +42,14 @@ def test_the_match_is_explained_in_plain_words(reason, plain):
     assert explain_match(reason) == plain
 
 
+def test_a_different_issue_is_explained():
+    reason = (
+        "rule: similar title but a field conflicts | agree: title 1.00; journal equal; volume "
+        "equal | conflicts: issues 1 / 2"
+    )
+    assert explain_match(reason)[-1] == "Different issues (1, 2)"
+
+
 def test_no_engine_words_reach_the_reader():
     words = " ".join(
         explain_match(
