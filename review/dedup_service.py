@@ -275,6 +275,33 @@ def duplicate_pair_reject(*, pair: DuplicatePair, user) -> DuplicatePair:
 
 
 @transaction.atomic
+def duplicate_pairs_decide(*, pairs: list[DuplicatePair], verdict: str, user) -> int:
+    """Decide the possible pairs of one group of records at once (a person judged them
+    together): `confirm` merges them all into one study, `reject` keeps them all apart. Pairs
+    decided meanwhile are left as they are; a pair whose records were merged meanwhile through
+    other pairs is confirmed along with the rest, never rejected. Each pair is logged as if
+    decided alone. Returns how many pairs were decided."""
+    if verdict not in ("confirm", "reject"):
+        raise ValidationError(f"Unknown decision {verdict!r}.")
+    ids = [p.pk for p in pairs]
+    current = list(
+        DuplicatePair.objects.select_for_update()
+        .filter(pk__in=ids, status=PairStatus.POSSIBLE)
+        .order_by("-score", "pk")
+    )
+    decided = 0
+    for pair in current:
+        if verdict == "confirm":
+            duplicate_pair_confirm(pair=pair, user=user)
+        elif DuplicatePair.objects.filter(pk=pair.pk).same_group().exists():
+            continue  # merged through other pairs: nothing to keep apart
+        else:
+            duplicate_pair_reject(pair=pair, user=user)
+        decided += 1
+    return decided
+
+
+@transaction.atomic
 def duplicate_pair_undo(*, pair: DuplicatePair, user) -> DuplicatePair:
     """Put a decided pair back in the queue; a merged pair's later record leaves its group."""
     pair = DuplicatePair.objects.select_for_update().get(pk=pair.pk)

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -116,7 +117,10 @@ def duplicates(request, slug):
     status = request.GET.get("status", PairStatus.POSSIBLE)
     if status not in PairStatus.values:
         status = PairStatus.POSSIBLE
-    pairs = selectors.duplicate_pairs(review, status=status)
+    if status == PairStatus.POSSIBLE:  # one question per group of records, not per pair
+        pairs = selectors.possible_groups(review)
+    else:
+        pairs = selectors.duplicate_pairs(review, status=status)
     page = Paginator(pairs, 20).get_page(request.GET.get("page"))
     context = {
         "review": review,
@@ -125,6 +129,7 @@ def duplicates(request, slug):
         "status": status,
         "statuses": PairStatus.choices,
         "tallies": selectors.duplicate_tallies(review),
+        "questions": page.paginator.count if status == PairStatus.POSSIBLE else None,
         "events": review.dedup_events.select_related("user").order_by("-created_at")[:20],
     }
     return render(request, "review/duplicates.html", context)
@@ -161,6 +166,34 @@ def duplicate_decide(request, slug, pair_id, action):
                    "tallies": selectors.duplicate_tallies(review), "statuses": PairStatus.choices,
                    "oob": True}  # fmt: skip
         return render(request, "review/duplicates.html#decided", context)
+    if error:
+        messages.error(request, error)
+    return redirect("review:duplicates", slug=review.slug)
+
+
+@require_POST
+def duplicate_group_decide(request, slug, action):
+    """Decide the possible pairs of a group of records at once (`pair`: the pairs to decide;
+    `shown`: every pair of the group as shown, to show it again)."""
+    review = review_for_user(request.user, slug, need="manage")
+    if action not in ("confirm", "reject"):
+        raise Http404("Unknown decision.")
+    wanted = {i for i in map(id_param, request.POST.getlist("pair")) if i is not None}
+    shown = [i for i in map(id_param, request.POST.getlist("shown")) if i is not None]
+    pairs = list(DuplicatePair.objects.filter(review=review, pk__in=wanted))
+    if not wanted or len(pairs) != len(wanted):
+        raise Http404("No such pairs in this review.")
+    error = None
+    try:
+        dedup_service.duplicate_pairs_decide(pairs=pairs, verdict=action, user=request.user)
+    except ValidationError as e:
+        error = " ".join(e.messages)
+    if request.htmx:  # the group's card, and the page's counters swapped out of band
+        group = selectors.possible_group(review, shown or sorted(wanted))
+        context = {"review": review, "can": abilities(request.user, review), "group": group,
+                   "error": error, "tallies": selectors.duplicate_tallies(review),
+                   "statuses": PairStatus.choices, "oob": True}  # fmt: skip
+        return render(request, "review/duplicates.html#group-decided", context)
     if error:
         messages.error(request, error)
     return redirect("review:duplicates", slug=review.slug)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from review.dedup.explain import explain_match
+from review.dedup import DedupRecord
+from review.dedup.explain import describe_pair, explain_match
 from review.models import (
     DuplicatePair,
     ImportBatch,
@@ -142,6 +143,31 @@ def _shown(value) -> str:
     return "" if value is None else str(value)
 
 
+def _dedup_record(record: Record) -> DedupRecord:
+    return DedupRecord(
+        id=record.pk,
+        title=record.title or "",
+        authors=tuple(record.authors or ()),
+        year=record.year,
+        journal=record.journal or "",
+        volume=record.volume or "",
+        issue=record.issue or "",
+        pages=record.pages or "",
+        doi=record.doi or "",
+        pmid=record.pmid or "",
+        abstract=record.abstract or "",
+    )
+
+
+def pair_words(pair: DuplicatePair) -> list[str]:
+    """How the two records of a pair compare, in plain words read from the records ("same DOI",
+    "titles differ only in punctuation", "pages 32 vs S112"), plus why the de-duplicator did
+    not merge them when it held back a link."""
+    words = describe_pair(_dedup_record(pair.record_a), _dedup_record(pair.record_b))
+    held_back = [w for w in explain_match(pair.reason) if w.startswith("Not merged")]
+    return words + [w[:1].lower() + w[1:] for w in held_back]
+
+
 def _pair_view(pair: DuplicatePair) -> PairView:
     from review.keys import fold
 
@@ -150,7 +176,7 @@ def _pair_view(pair: DuplicatePair) -> PairView:
     for name, label in _PAIR_FIELDS:
         a, b = _shown(getattr(left, name)), _shown(getattr(right, name))
         rows.append(PairRow(label, a, b, differs=fold(a) != fold(b)))
-    return PairView(pair, left, right, rows, why=explain_match(pair.reason))
+    return PairView(pair, left, right, rows, why=pair_words(pair))
 
 
 def _pairs(review: Review) -> QuerySet[DuplicatePair]:
@@ -186,6 +212,138 @@ class LazyPairViews:
 
 def duplicate_pair(review: Review, pair_id: int) -> PairView:
     return _pair_view(_pairs(review).get(pk=pair_id))
+
+
+# Possible duplicates grouped by study ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    label: str
+    values: list[str]
+    differs: bool
+
+
+@dataclass(frozen=True)
+class GroupPair:
+    pair: DuplicatePair
+    left: Record
+    right: Record
+    why: str  # plain words, "; "-separated
+    open: bool  # still needs a person (possible, and the records not merged through others)
+
+
+@dataclass(frozen=True)
+class PossibleGroup:
+    """Records that possible pairs connect: one question ("are these one study?")."""
+
+    key: int  # the group's first pair id (the card's id)
+    records: list[Record]
+    rows: list[GroupRow]
+    pairs: list[GroupPair]
+
+    @property
+    def open_ids(self) -> list[int]:
+        return [p.pair.pk for p in self.pairs if p.open]
+
+    @property
+    def shown_ids(self) -> list[int]:
+        return [p.pair.pk for p in self.pairs]
+
+    @property
+    def merged(self) -> bool:
+        """All its records are now one study (share a primary)."""
+        return len({r.duplicate_of_id or r.pk for r in self.records}) == 1
+
+
+def _primary(record: Record) -> int:
+    return record.duplicate_of_id or record.pk
+
+
+def _group_view(pairs: list[DuplicatePair]) -> PossibleGroup:
+    from review.keys import fold
+
+    records = {}
+    for pair in pairs:
+        records.setdefault(pair.record_a_id, pair.record_a)
+        records.setdefault(pair.record_b_id, pair.record_b)
+    ordered = sorted(records.values(), key=lambda r: (r.number, r.pk))
+    rows = []
+    for name, label in _PAIR_FIELDS:
+        values = [_shown(getattr(r, name)) for r in ordered]
+        rows.append(GroupRow(label, values, differs=len({fold(v) for v in values}) > 1))
+    shown = [
+        GroupPair(
+            pair=pair,
+            left=pair.record_a,
+            right=pair.record_b,
+            why="; ".join(pair_words(pair)),
+            open=pair.status == PairStatus.POSSIBLE
+            and _primary(pair.record_a) != _primary(pair.record_b),
+        )
+        for pair in sorted(pairs, key=lambda p: (p.record_a.number, p.record_b.number, p.pk))
+    ]
+    return PossibleGroup(min(p.pk for p in pairs), ordered, rows, shown)
+
+
+def possible_groups(review: Review) -> "LazyGroups":
+    """The possible pairs that still need a person, grouped by study: records (counting a
+    merged group as one) that the pairs connect form one question. Strongest groups first."""
+    rows = (
+        DuplicatePair.objects.filter(review=review)
+        .awaiting()
+        .annotate(
+            group_a=Coalesce("record_a__duplicate_of_id", "record_a_id"),
+            group_b=Coalesce("record_b__duplicate_of_id", "record_b_id"),
+        )
+        .values_list("pk", "group_a", "group_b", "score")
+    )
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    rows = list(rows)
+    for _, a, b, _ in rows:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[tuple[int, float]]] = {}
+    for pk, a, _, score in rows:
+        groups.setdefault(find(a), []).append((pk, score))
+    ordered = sorted(groups.values(), key=lambda g: (-max(s for _, s in g), min(pk for pk, _ in g)))
+    return LazyGroups(review, [[pk for pk, _ in g] for g in ordered])
+
+
+class LazyGroups:
+    """A sequence of PossibleGroups that a Paginator slices; only a page's pairs are loaded."""
+
+    def __init__(self, review: Review, groups: list[list[int]]):
+        self.review = review
+        self.groups = groups
+
+    def count(self) -> int:
+        return len(self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, index):
+        chosen = self.groups[index] if isinstance(index, slice) else [self.groups[index]]
+        wanted = [pk for group in chosen for pk in group]
+        by_pk = _pairs(self.review).in_bulk(wanted)
+        views = [_group_view([by_pk[pk] for pk in group if pk in by_pk]) for group in chosen]
+        return views if isinstance(index, slice) else views[0]
+
+
+def possible_group(review: Review, pair_ids: list[int]) -> PossibleGroup | None:
+    """The group a person was shown (its pairs, whatever they became), to show it again."""
+    pairs = list(_pairs(review).filter(pk__in=pair_ids))
+    return _group_view(pairs) if pairs else None
 
 
 def duplicate_tallies(review: Review) -> dict[str, int]:

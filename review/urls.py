@@ -52,6 +52,11 @@ urlpatterns = [
     ),
     path("reviews/<slug:slug>/duplicates/", import_views.duplicates, name="duplicates"),
     path(
+        "reviews/<slug:slug>/duplicates/group/<slug:action>/",
+        import_views.duplicate_group_decide,
+        name="duplicate-group-decide",
+    ),
+    path(
         "reviews/<slug:slug>/duplicates/<int:pair_id>/<slug:action>/",
         import_views.duplicate_decide,
         name="duplicate-decide",

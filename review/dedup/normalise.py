@@ -46,21 +46,49 @@ def clean_text(text: str) -> str:
     return text
 
 
-_TRAILING_NOTE = re.compile(r"\s*\[[^\[\]]*\]\s*\.?\s*$")
+#: a note cut off by the export's field length (`Title.[Erratum appears in J Clin`): an opening
+#: bracket never closed, starting with the words the databases use for appended notes
+_CUT_OFF_NOTE = re.compile(
+    r"\s*\[\s*(?:published\s+)?(?:erratum|errata|corrigendum|correction|retraction|comment|"
+    r"comments|see|update|expression of concern|corrected|summary for patients|reprinted|"
+    r"republished)\b[^\]]*$",
+    re.IGNORECASE,
+)
+
+
+def _trailing_note_start(text: str) -> int | None:
+    """Where a bracketed note at the end of `text` begins (brackets may nest:
+    `[Erratum appears in … Note: Small, S [added]]`), or None."""
+    end = len(text.rstrip().rstrip(".").rstrip())
+    if not end or text[end - 1] != "]":
+        return None
+    depth = 0
+    for k in range(end - 1, -1, -1):
+        if text[k] == "]":
+            depth += 1
+        elif text[k] == "[":
+            depth -= 1
+            if depth == 0:
+                return k
+    return None
 
 
 def strip_title_notes(title: str) -> str:
     """Drop database notes appended to titles: `Title.[Erratum appears in Neurology. 2017 ...]`,
-    `Title. [Japanese]`; unwrap a fully bracketed translated title
-    (`[Temozolomide: Temodal]`)."""
+    the same note cut off (`Title.[Erratum appears in J Clin`) or holding brackets of its own,
+    several in a row (`[corrected][published erratum appears in …]`), `Title. [Japanese]`;
+    unwrap a fully bracketed translated title (`[Temozolomide: Temodal]`)."""
     text = title.strip()
     if text.startswith("[") and text.rstrip(".").endswith("]") and text.count("[") == 1:
         return text.rstrip(".")[1:-1]
-    for _ in range(2):
-        m = _TRAILING_NOTE.search(text)
-        if not m or len(fold(text[: m.start()]).split()) < 2:
+    cut = _CUT_OFF_NOTE.search(text)
+    if cut and len(fold(text[: cut.start()]).split()) >= 2:
+        text = text[: cut.start()]
+    for _ in range(4):
+        start = _trailing_note_start(text)
+        if start is None or len(fold(text[:start]).split()) < 2:
             break
-        text = text[: m.start()]
+        text = text[:start]
     return text
 
 
@@ -226,6 +254,53 @@ def norm_issue(value: str) -> str:
         return ""
     m = _INT.match(text)
     return str(int(m.group(0))) if m else ""
+
+
+_ISSUE_SPAN = re.compile(r"^(?:no\.?\s*)?(\d{1,4})(?:\s*[-/\u2010-\u2015&,]\s*(\d{1,4}))?")
+
+
+def norm_issue_span(value: str) -> tuple[int, int] | None:
+    """The issue as a range of numbers: `3` and `03` → (3, 3), `3-4` and `3/4` → (3, 4); None
+    when unknown: empty, a supplement (`Suppl 1`, `10 Supplement 1`), a month or a season."""
+    text = (value or "").strip().lower()
+    if not text or is_supplement(text):
+        return None
+    m = _ISSUE_SPAN.match(text)
+    if not m:
+        return None
+    low = int(m.group(1))
+    high = int(m.group(2)) if m.group(2) else low
+    return (low, high) if low <= high else (low, low)
+
+
+_VOLUME_ISSUE = re.compile(r"^\s*\d+\s*\(\s*(\d[^)]*)\)")
+
+
+def record_issue(volume: str, issue: str, first_page: str) -> tuple[int, int] | None:
+    """The issue span of a record as exported. Embase writes `19 (12) (no pagination)` in the
+    volume and the article number in the issue field: the issue is then the volume's
+    parenthesis (or unknown); an issue equal to the first page is an article number too."""
+    volume = volume or ""
+    if "(" in volume or "no pagination" in volume.lower():
+        m = _VOLUME_ISSUE.match(volume)
+        return norm_issue_span(m.group(1)) if m else None
+    span = norm_issue_span(issue)
+    if span and first_page.lstrip("abcdefghijklmnopqrstuvwxyz") == str(span[0]):
+        return None
+    return span
+
+
+#: issue numbers above this are continuous numbering (The Lancet's 10170) or an article number
+#: put in the issue field; a small issue against such a number is two schemes, not a conflict
+ISSUE_SCHEME = 100
+
+
+def issues_conflict(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+    """Two known issues of one numbering scheme that share no number (`1` / `2`, `3-4` / `5`);
+    `3` / `3-4` agree, and `3` / `791` (an article number) is not a conflict."""
+    if a is None or b is None or (a[1] > ISSUE_SCHEME) != (b[1] > ISSUE_SCHEME):
+        return False
+    return a[1] < b[0] or b[1] < a[0]
 
 
 def is_supplement(*values: str) -> bool:

@@ -20,6 +20,7 @@ from .normalise import (
     norm_title,
     norm_volume,
     notice_kind,
+    record_issue,
     split_authors,
 )
 from .records import DedupRecord
@@ -67,6 +68,7 @@ class Prepared:
         "idx",
         "issns",
         "issue",
+        "issue_span",
         "journal",
         "journal_toks",
         "notice",
@@ -104,6 +106,9 @@ class Prepared:
         self.volume = norm_volume(rec.volume)
         self.issue = norm_issue(rec.issue)
         self.pstart, self.pend = norm_pages(rec.pages)
+        self.issue_span = (
+            None if self.conference else record_issue(rec.volume, rec.issue, self.pstart)
+        )
         self.doi = clean_doi(rec.doi)
         self.doi_prefix = doi_prefix(self.doi)
         self.pmid = normalise_pmid(rec.pmid) if rec.pmid else ""

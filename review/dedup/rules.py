@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Indel
 from rapidfuzz.fuzz import token_set_ratio
 
-from .normalise import dois_conflict, journals_compatible
+from .normalise import dois_conflict, issues_conflict, journals_compatible
 from .prepare import Prepared
 
 DUPLICATE = "duplicate"
@@ -122,11 +122,17 @@ def hard_conflicts(x: Prepared, y: Prepared, title_sim: float) -> list[str]:
         found.append(f"years {x.year} / {y.year}")
     if x.volume and y.volume and x.volume != y.volume and not (x.conference or y.conference):
         found.append(f"volumes {x.volume} / {y.volume}")
+    if issues_conflict(x.issue_span, y.issue_span):
+        found.append(f"issues {_span(x.issue_span)} / {_span(y.issue_span)}")
     if pages_relation(x, y) == "different":
         found.append(f"first pages {x.pstart} / {y.pstart}")
     if title_sim < 0.6:
         found.append(f"titles differ ({title_sim:.2f})")
     return found
+
+
+def _span(span: tuple[int, int]) -> str:
+    return str(span[0]) if span[0] == span[1] else f"{span[0]}-{span[1]}"
 
 
 def judge(x: Prepared, y: Prepared, shared_dois: frozenset[str] | set[str]) -> Verdict:

@@ -73,10 +73,15 @@ class ParsedRecord:
     language: str = ""
     raw: dict = field(default_factory=dict)
     line: int = 0
+    #: the entry's number in the file (1, 2, …), counting entries that could not be imported
+    position: int = 0
 
     def as_fields(self) -> dict:
-        """Every field except ``line``, ready for ``Record(**fields)``."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "line"}
+        """Every field except ``line`` and ``position``, ready for ``Record(**fields)``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _PLACE_FIELDS}
+
+
+_PLACE_FIELDS = ("line", "position")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,7 @@ class Context:
         """
         record = self.build(values, line, raw, where)
         if record is not None:
+            record.position = self.entries
             self.records.append(record)
         return record
 
@@ -306,4 +312,5 @@ def skip_untitled(ctx: Context, title: str, line: int, position: str) -> bool:
     if normalise.collapse(title) or getattr(ctx, "strict", False):
         return False
     ctx.warning(line, f"{position} has no title; it was left out and the other records imported.")
+    ctx.entries += 1  # it keeps its number: the next records' positions do not shift
     return True

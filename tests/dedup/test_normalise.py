@@ -9,14 +9,17 @@ from review.dedup.normalise import (
     author_key,
     demojibake,
     dois_conflict,
+    issues_conflict,
     journal_tokens,
     journals_compatible,
     norm_issns,
+    norm_issue_span,
     norm_journal,
     norm_pages,
     norm_title,
     norm_volume,
     notice_kind,
+    record_issue,
     split_authors,
 )
 from review.dedup.prepare import clean_doi
@@ -152,3 +155,66 @@ def test_record_from_mapping_is_tolerant():
     assert listed.authors == ("A, B", "C, D") and listed.year == 1999
     doi_in_url = record_from_mapping({"url": "https://x.org/?rft_id=info:doi/10.1000%2Fabc&z=1"}, 1)
     assert doi_in_url.doi == "10.1000/abc"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # complete, as Ovid appends it
+        "Screening in adults.[Erratum appears in Lancet. 2019;393(10170):406]",
+        # cut off by the export's field length: no closing bracket
+        "Screening in adults.[Erratum appears in J Clin",
+        "Screening in adults.[Erratum appears in Lancet Oncol. 201",
+        # nested brackets inside the note
+        "Screening in adults.[Erratum appears in Brain Inj. 2013;27(3):377 Note: Small, S [added]]",
+        # several notes in a row
+        "Screening in adults... [corrected][published erratum appears in Brain Inj. 2013;27:377]",
+        "Screening in adults. [97 refs][Erratum appears in J Low Genit Tract Dis. 2008;12(3):255]",
+    ],
+)
+def test_erratum_notes_appended_to_titles_are_dropped(raw):
+    assert norm_title(raw) == "screening in adults"
+    assert notice_kind(norm_title(raw)) == ""
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Erratum: Screening in adults",
+        "Erratum to: Screening in adults [Lancet 2019;393:406]",
+        "Correction to: Screening in adults",
+        "Corrigendum to Screening in adults [J Clin Virol 2006;37(2):137]",
+        "Published erratum: Screening in adults",
+    ],
+)
+def test_real_erratum_notices_stay_notices(title):
+    assert notice_kind(norm_title(title)) == "notice"
+
+
+@pytest.mark.parametrize(
+    "a, b, conflict",
+    [
+        ("3", "03", False),
+        ("3", "3-4", False),
+        ("4", "3-4", False),
+        ("3/4", "4", False),
+        ("3", "Suppl 1", False),  # a supplement's number is not the issue
+        ("3", "", False),  # one record lacks it
+        ("Jan", "3", False),  # not a number: unknown
+        ("1", "2", True),
+        ("3-4", "5", True),
+        ("12", "2", True),
+    ],
+)
+def test_issues_conflict(a, b, conflict):
+    assert issues_conflict(norm_issue_span(a), norm_issue_span(b)) is conflict
+
+
+def test_issue_field_holding_an_article_number():
+    # Embase: `19 (12) (no pagination)` in the volume, the article number in the issue field
+    assert record_issue("19 (12) (no pagination)", "104", "104") == (12, 12)
+    assert record_issue("9 (no pagination)", "93", "93") is None
+    assert record_issue("19", "104", "104") is None  # the issue repeats the article number
+    assert record_issue("22", "3", "139") == (3, 3)
+    assert not issues_conflict(record_issue("11", "791", ""), (3, 3))  # two numbering schemes
+    assert issues_conflict((10170, 10170), (10171, 10171))

@@ -163,3 +163,71 @@ def test_similar_title_without_enough_evidence_is_queued_as_possible():
 def test_unrelated_records_give_no_match():
     other = DedupRecord(id=2, title="Sleep and memory consolidation in adolescents", year=2015)
     assert find_duplicates([MEDLINE, other]).matches == []
+
+
+def test_copy_with_a_cut_off_erratum_note_is_merged():
+    ovid = replace(
+        MEDLINE,
+        id=2,
+        title=MEDLINE.title + ".[Erratum appears in Atherosclerosis. 201",
+        doi="",
+        pmid="",
+        abstract="",
+    )
+    assert outcome(MEDLINE, ovid) == "duplicate"
+
+
+def test_copy_with_a_nested_erratum_note_is_merged():
+    ovid = replace(
+        MEDLINE,
+        id=2,
+        title=MEDLINE.title + ".[Erratum appears in Atheroscler. 2016;244:1 Note: Berg, M [added]]",
+        pmid="",
+    )
+    assert outcome(MEDLINE, ovid) == "duplicate"
+
+
+def test_erratum_notice_with_the_articles_title_stays_distinct():
+    for title in ("Correction to: " + MEDLINE.title, "Erratum to: " + MEDLINE.title):
+        notice = replace(MEDLINE, id=2, title=title, doi="", pmid="", pages="", abstract="")
+        assert outcome(MEDLINE, notice) != "duplicate"
+
+
+EDITORIAL = DedupRecord(
+    id="q1",
+    title="Editor's Comments",
+    authors=("Weber, Ron",),
+    year=2002,
+    journal="MIS Quarterly",
+    volume="26",
+    issue="1",
+)
+
+
+def test_recurring_editorials_in_other_issues_are_not_merged():
+    issues = [replace(EDITORIAL, id=f"q{n}", issue=str(n)) for n in (1, 2, 3, 4)]
+    result = find_duplicates(issues)
+    assert result.duplicates() == [] and result.clusters() == []
+    assert all("issues" in m.reason for m in result.possible())
+
+
+def test_column_with_other_issue_and_doi_of_another_registrant_is_not_merged():
+    a = DedupRecord(
+        id="a", title="Editorial Introduction", authors=("Zwass, Vladimir",), year=2005,
+        journal="Journal of Management Information Systems", volume="22", issue="1",
+        pages="5-11", doi="10.1080/07421222.2003.11045832",
+    )  # fmt: skip
+    b = replace(a, id="b", issue="3", pages="5-7", doi="10.2753/mis0742-1222220300")
+    assert outcome(a, b) != "duplicate"
+
+
+def test_issue_written_differently_or_missing_still_merges():
+    for other in ("02", "2-3", "", "Suppl 1"):
+        base = replace(MEDLINE, doi="", pmid="")
+        copy = replace(base, id=2, issue=other, pages="321-328")
+        assert outcome(base, copy) == "duplicate", other
+
+
+def test_different_volume_blocks_a_merge_without_an_identifier():
+    other = replace(MEDLINE, id=2, volume="241", doi="", pmid="", abstract="")
+    assert outcome(replace(MEDLINE, doi="", pmid=""), other) != "duplicate"

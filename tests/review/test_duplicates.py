@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from review import dedup_service
-from review.models import DedupEvent, DuplicatePair
+from review.models import DedupEvent, DuplicatePair, Record
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +124,7 @@ def triangle(review):
 
 def possible_pairs_shown(client, review):
     response = client.get(reverse("review:duplicates", args=[review.slug]))
-    return response, [p.pair.pk for p in response.context["page"]]
+    return response, [p.pair.pk for group in response.context["page"] for p in group.pairs]
 
 
 def test_a_pair_already_merged_through_other_pairs_is_not_asked_again(
@@ -161,4 +161,111 @@ def test_the_page_says_how_the_records_matched_in_plain_words(client, review, le
     pair.save()
     client.force_login(lead)
     html = client.get(reverse("review:duplicates", args=[review.slug])).content.decode()
-    assert ">Same DOI · Titles 97% alike</span>" in html
+    why = "titles differ only in punctuation; abstract on one record only"
+    assert f'<span class="why" data-testid="why">{why}</span>' in html
+    assert "0.97" not in html and "agree:" not in html  # no engine notation
+
+
+def group_url(review, action):
+    return reverse("review:duplicate-group-decide", args=[review.slug, action])
+
+
+def test_a_cluster_of_three_records_is_one_question(client, review, lead, triangle):
+    client.force_login(lead)
+    response = client.get(reverse("review:duplicates", args=[review.slug]))
+    [group] = response.context["page"]
+    assert len(group.records) == 3 and len(group.pairs) == 3
+    html = response.content.decode()
+    assert html.count('class="card pair group"') == 1
+    assert "3 records, possibly one study" in html
+    assert "Duplicates: merge all 3" in html
+
+
+def test_separate_pairs_are_separate_questions(client, review, lead, triangle, pair):
+    client.force_login(lead)
+    response = client.get(reverse("review:duplicates", args=[review.slug]))
+    assert sorted(len(g.records) for g in response.context["page"]) == [2, 3]
+
+
+def test_each_pair_of_a_group_is_explained_from_the_records(client, review, lead):
+    batch = factories.ImportBatchFactory(source__review=review)
+    common = dict(batch=batch, doi="10.1016/j.x.2015.03.012", year=2015, journal="Diabetes")
+    a = factories.RecordFactory(title="Exercise for depression: a trial", pages="32", **common)
+    b = factories.RecordFactory(title="Exercise for depression - a trial.", pages="S112", **common)
+    DuplicatePair.objects.create(
+        review=review, record_a=a, record_b=b, score=0.8, status="possible",
+        reason="rule: identifier shared but a field conflicts | conflicts: first pages 32 / s112",
+    )  # fmt: skip
+    client.force_login(lead)
+    html = client.get(reverse("review:duplicates", args=[review.slug])).content.decode()
+    assert (
+        "same DOI; titles differ only in punctuation; same year; same journal; pages 32 vs S112"
+        in html
+    )
+
+
+def test_a_lead_merges_a_whole_group_in_one_step(client, review, lead, triangle):
+    client.force_login(lead)
+    ids = [p.pk for p in triangle]
+    response = client.post(
+        group_url(review, "confirm"), {"pair": ids, "shown": ids}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    records = {p.record_a for p in triangle} | {p.record_b for p in triangle}
+    primaries = {
+        r.duplicate_of_id or r.pk for r in Record.objects.filter(pk__in=[r.pk for r in records])
+    }
+    assert len(primaries) == 1
+    assert set(DuplicatePair.objects.values_list("status", flat=True)) == {"confirmed"}
+    assert DedupEvent.objects.filter(action="confirm", user=lead).count() == 3
+    assert '<span class="count" id="tally-possible" hx-swap-oob="true">0</span>' in html
+    assert "Merged: one study" in html
+
+
+def test_a_lead_keeps_a_whole_group_apart(client, review, lead, triangle):
+    client.force_login(lead)
+    ids = [p.pk for p in triangle]
+    client.post(group_url(review, "reject"), {"pair": ids, "shown": ids})
+    assert set(DuplicatePair.objects.values_list("status", flat=True)) == {"rejected"}
+    assert Record.objects.filter(review=review, duplicate_of__isnull=False).count() == 0
+
+
+def test_one_pair_of_a_group_is_decided_alone(client, review, lead, triangle):
+    ab, ac, _ = triangle
+    client.force_login(lead)
+    ids = [p.pk for p in triangle]
+    response = client.post(
+        group_url(review, "confirm"),
+        {"pair": [ab.pk], "shown": ids},
+        headers={"HX-Request": "true"},
+    )
+    ab.refresh_from_db()
+    ac.refresh_from_db()
+    assert (ab.status, ac.status) == ("confirmed", "possible")
+    html = response.content.decode()
+    assert (
+        'class="card pair group"' in html and "Duplicates: merge all 3" in html
+    )  # c is still asked
+
+
+def test_group_decisions_keep_the_permission_checks(client, review, triangle, reviewer, outsider):
+    ids = [p.pk for p in triangle]
+    client.force_login(reviewer)
+    assert client.post(group_url(review, "confirm"), {"pair": ids, "shown": ids}).status_code == 403
+    client.force_login(outsider)
+    assert client.post(group_url(review, "confirm"), {"pair": ids, "shown": ids}).status_code == 404
+    assert set(DuplicatePair.objects.values_list("status", flat=True)) == {"possible"}
+
+
+def test_pairs_of_another_review_cannot_be_decided(client, review, lead, triangle):
+    other = factories.ReviewFactory()
+    batch = factories.ImportBatchFactory(source__review=other)
+    x, y = factories.RecordFactory(batch=batch), factories.RecordFactory(batch=batch)
+    foreign = DuplicatePair.objects.create(
+        review=other, record_a=x, record_b=y, score=0.8, reason="", status="possible"
+    )
+    client.force_login(lead)
+    ids = [foreign.pk]
+    assert client.post(group_url(review, "confirm"), {"pair": ids, "shown": ids}).status_code == 404
+    foreign.refresh_from_db()
+    assert foreign.status == "possible"

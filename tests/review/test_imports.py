@@ -259,7 +259,7 @@ def test_dedupe_file_writes_a_cluster_for_every_record(tmp_path):
     assert rows[3]["reason"]
 
 
-def test_dedupe_file_takes_ids_from_a_csv(tmp_path):
+def test_dedupe_file_takes_ids_from_a_named_csv_column(tmp_path):
     source = tmp_path / "records.csv"
     source.write_text(
         "record_id,title,year,doi\n"
@@ -269,8 +269,8 @@ def test_dedupe_file_takes_ids_from_a_csv(tmp_path):
         "https://doi.org/10.3233/BPL-150010\n"
     )
     out = tmp_path / "clusters.csv"
-    call_command("dedupe_file", str(source), "--output", str(out))
-    assert out.read_text().splitlines() == ["record_id,cluster_id", "a7,a7", "b9,a7"]
+    call_command("dedupe_file", str(source), "--output", str(out), "--id-column", "record_id")
+    assert out.read_text().splitlines() == ["record_id,cluster_id,line", "a7,a7,2", "b9,a7,3"]
 
 
 def test_validation_cuts_overlong_fields_with_a_warning_and_refuses_missing_titles():

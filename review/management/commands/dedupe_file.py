@@ -9,8 +9,10 @@ from review.cells import safe_cell
 
 class Command(BaseCommand):
     help = (
-        "De-duplicate a search export without touching the database: writes record_id,cluster_id "
-        "for every record (the cluster id is the id of the group's primary record)."
+        "De-duplicate a search export without touching the database: writes "
+        "record_id,cluster_id,line for every record (the cluster id is the id of the group's "
+        "primary record). Record ids are the entries' numbers in the file (1, 2, …, counting "
+        "entries left out for having no title) unless --id-column names a column or field."
     )
 
     def add_arguments(self, parser):
@@ -18,10 +20,16 @@ class Command(BaseCommand):
         parser.add_argument("--output", type=Path, required=True)
         parser.add_argument("--format", help="Skip detection: ris, bibtex, medline, csv, …")
         parser.add_argument(
+            "--id-column",
+            metavar="NAME",
+            help="Take each record's id from this column (CSV, Excel) or field (ID of BibTeX, "
+            "a tag of RIS or Web of Science); ids must be unique and not empty.",
+        )
+        parser.add_argument(
             "--explain", action="store_true", help="Add why each record joined its cluster."
         )
 
-    def handle(self, *, input, output, format, explain, **options):
+    def handle(self, *, input, output, format, id_column, explain, **options):
         if not input.is_file():
             raise CommandError(f"{input}: no such file.")
         try:
@@ -30,9 +38,10 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         for problem in result.problems:
             self.stderr.write(f"{problem.severity}: {problem.message}")
-        ids = [_record_id(r, n) for n, r in enumerate(result.records, start=1)]
-        if len(set(ids)) != len(ids):
-            raise CommandError(f"{input.name}: record ids are not unique.")
+        if id_column:
+            ids = _named_ids(result, id_column, input.name)
+        else:
+            ids = [str(r.position) for r in result.records]
         records = [
             dedup.record_from_mapping(r.as_fields(), id=i)
             for i, r in zip(ids, result.records, strict=True)
@@ -45,12 +54,14 @@ class Command(BaseCommand):
             for member in (match.a, match.b):
                 if cluster[member] != member:
                     why.setdefault(member, f"{match.a}~{match.b}: {match.reason}")
-        with output.open("w", newline="", encoding="utf-8") as fh:
+        partial = output.with_name(f".{output.name}.partial")
+        with partial.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["record_id", "cluster_id", *(["reason"] if explain else [])])
-            for i in ids:
-                row = [i, cluster[i], *([why.get(i, "")] if explain else [])]
+            writer.writerow(["record_id", "cluster_id", "line", *(["reason"] if explain else [])])
+            for i, record in zip(ids, result.records, strict=True):
+                row = [i, cluster[i], record.line, *([why.get(i, "")] if explain else [])]
                 writer.writerow([safe_cell(cell) for cell in row])
+        partial.replace(output)
         clusters = len(set(cluster.values()))
         self.stdout.write(
             self.style.SUCCESS(
@@ -61,11 +72,32 @@ class Command(BaseCommand):
         )
 
 
-def _record_id(record, number: int):
-    """A CSV's own id column (record_id or id) when it has one, else the entry's number."""
-    raw = record.raw or {}
-    for key in ("record_id", "id", "ID", "Id"):
-        value = raw.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return str(number)
+def _named_ids(result, column: str, filename: str) -> list[str]:
+    """Each record's value of `column`; a missing column, an empty value or an id given twice
+    is an error naming the file and the rows or lines."""
+    unit = "row" if result.format in ("csv", "excel") else "line"
+    known = set(result.headers or ())
+    for record in result.records:
+        known.update(record.raw or {})
+    if column not in known:
+        listing = ", ".join(sorted(known)[:30])
+        raise CommandError(f"{filename}: no column {column!r} (found: {listing}).")
+    ids: list[str] = []
+    first: dict[str, object] = {}
+    for record in result.records:
+        value = (record.raw or {}).get(column)
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value)
+        value = str(value).strip() if value is not None else ""
+        where = f"{unit} {record.line} (record {record.position})"
+        if not value:
+            raise CommandError(f"{filename}, {where}: the id column {column!r} is empty.")
+        if value in first:
+            earlier = first[value]
+            raise CommandError(
+                f"{filename}: the id {value!r} (column {column!r}) is given twice, at "
+                f"{unit} {earlier.line} (record {earlier.position}) and {where}."
+            )
+        first[value] = record
+        ids.append(value)
+    return ids
