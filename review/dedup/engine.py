@@ -15,6 +15,7 @@ from rapidfuzz.distance import Indel
 from .prepare import Prepared
 from .records import DedupRecord
 from .rules import DISTINCT, DUPLICATE, POSSIBLE, hard_conflicts, judge, title_similarity
+from .triage import second_look
 
 #: blocks larger than this are searched with a vectorised title comparison instead of all pairs
 SMALL_BLOCK = 48
@@ -288,7 +289,7 @@ def find_duplicates(
     matches: list[Match] = []
     for i, j in pairs.tolist():
         x, y = prepared[i], prepared[j]
-        v = judge(x, y, shared)
+        v = second_look(x, y, judge(x, y, shared))
         if v.outcome in (DUPLICATE, POSSIBLE):
             matches.append(Match(x.id, y.id, v.outcome, v.score, v.reason))
     t4 = time.perf_counter()

@@ -1,0 +1,140 @@
+"""The second look (`review.dedup.triage`) at pairs the rules can only queue as *possible*:
+hand-written pairs in the shapes found in real EndNote / Ovid exports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from review.dedup import DedupRecord, find_duplicates
+from review.dedup.prepare import Prepared
+from review.dedup.rules import POSSIBLE, judge
+from review.dedup.triage import second_look
+
+ABSTRACT = (
+    "Objective: to compare human papillomavirus testing with repeat cytology in women with "
+    "borderline smears. Methods: a randomised trial in four screening centres enrolled women "
+    "aged 25 to 60 years; the outcome was high grade intraepithelial neoplasia at two years. "
+    "Results: testing detected more lesions with fewer referrals for colposcopy."
+)
+OTHER_ABSTRACT = (
+    "Conference abstract. We report preliminary data of a pilot study in one centre: thirty "
+    "women were followed for six months with self-sampling devices, and acceptability was "
+    "high. Full results will be presented after the main trial has ended next spring."
+)
+
+ARTICLE = DedupRecord(
+    id=1,
+    title="Human papillomavirus testing versus repeat cytology for triage of borderline smears",
+    authors=("Wendel, S B", "Kaldensjo, T", "Peterson, P", "Andersson, S"),
+    year=2010,
+    journal="International Journal of Oncology",
+    volume="37",
+    pages="1565-1573",
+    abstract=ABSTRACT,
+)
+
+
+def verdicts(a: DedupRecord, b: DedupRecord):
+    """(the rules' verdict, the verdict after the second look)."""
+    x, y = Prepared(0, a), Prepared(1, b)
+    first = judge(x, y, set())
+    return first, second_look(x, y, first)
+
+
+def engine_outcome(a: DedupRecord, b: DedupRecord) -> str:
+    result = find_duplicates([a, b])
+    return result.matches[0].outcome if result.matches else "distinct"
+
+
+def test_swapped_author_names_on_an_identical_citation_merge():
+    # EndNote wrote "Family, Given" as "Given, Family" for the whole list
+    swapped = replace(
+        ARTICLE, id=2, authors=("Brismar, Wendel S", "T, Kaldensjo", "P, Peterson", "S, Andersson")
+    )
+    first, second = verdicts(ARTICLE, swapped)
+    assert first.outcome == POSSIBLE  # the rules alone queue it
+    assert second.outcome == "duplicate"
+    assert second.reason.startswith("second look: same title, abstract, journal and volume")
+    assert engine_outcome(ARTICLE, swapped) == "duplicate"
+
+
+def test_swapped_authors_with_a_different_abstract_do_not_merge():
+    swapped = replace(
+        ARTICLE,
+        id=2,
+        authors=("Brismar, Wendel S", "T, Kaldensjo", "P, Peterson", "S, Andersson"),
+        abstract=OTHER_ABSTRACT,
+    )
+    assert engine_outcome(ARTICLE, swapped) == "distinct"
+
+
+def test_article_number_against_printed_pages_merges_with_agreeing_authors():
+    bmj = replace(ARTICLE, journal="BMJ", volume="340", pages="1014")
+    online = replace(bmj, id=2, journal="BMJ (Clinical research ed.)", pages="c1804")
+    first, second = verdicts(bmj, online)
+    assert first.outcome == POSSIBLE
+    assert second.outcome == "duplicate"
+
+
+def test_two_printed_first_pages_are_not_an_article_number():
+    bmj = replace(ARTICLE, journal="BMJ", volume="340", pages="1014")
+    other = replace(bmj, id=2, pages="1804")
+    assert (
+        second_look(
+            Prepared(0, bmj), Prepared(1, other), judge(Prepared(0, bmj), Prepared(1, other), set())
+        ).outcome
+        != "duplicate"
+    )
+
+
+def test_same_citation_different_volume_is_not_promoted():
+    swapped = replace(
+        ARTICLE, id=2, volume="38",
+        authors=("Brismar, Wendel S", "T, Kaldensjo", "P, Peterson", "S, Andersson"),
+    )  # fmt: skip
+    assert engine_outcome(ARTICLE, swapped) != "duplicate"
+
+
+def test_conference_abstract_and_article_sharing_a_title_leave_the_queue():
+    abstract_copy = replace(
+        ARTICLE,
+        id=2,
+        journal="Diabetologia",
+        volume="53",
+        issue="Suppl 1",
+        pages="S120",
+        abstract=OTHER_ABSTRACT,
+    )
+    first, second = verdicts(ARTICLE, abstract_copy)
+    assert first.outcome in (POSSIBLE, "distinct")
+    assert second.outcome == "distinct"
+    assert engine_outcome(ARTICLE, abstract_copy) == "distinct"
+
+
+def test_shared_doi_with_two_different_abstracts_leaves_the_queue():
+    a = replace(ARTICLE, doi="10.1002/dmrr.2604", pages="51")
+    b = replace(a, id=2, title="The " + a.title, pages="52", abstract=OTHER_ABSTRACT)
+    first, second = verdicts(a, b)
+    assert first.outcome == POSSIBLE
+    assert second.outcome == "distinct"
+    assert "abstracts differ" in second.reason
+
+
+def test_similar_title_without_evidence_against_stays_possible():
+    # no abstract, no volume, no pages: nothing settles it, a person must look
+    a = DedupRecord(id=1, title=ARTICLE.title, authors=ARTICLE.authors, year=2010,
+                    journal="Int J Oncol")  # fmt: skip
+    b = DedupRecord(
+        id=2, title=ARTICLE.title + " a pilot", authors=(*ARTICLE.authors[:2], "Other, Q"),
+        year=2010,
+    )  # fmt: skip
+    first, second = verdicts(a, b)
+    assert first.outcome == POSSIBLE
+    assert second is first
+
+
+def test_non_possible_verdicts_pass_through():
+    same = replace(ARTICLE, id=2)
+    first, second = verdicts(ARTICLE, same)
+    assert first.outcome == "duplicate"
+    assert second is first
