@@ -29,6 +29,7 @@ from .rules import (
     POSSIBLE,
     Verdict,
     author_agreement,
+    hard_conflicts,
     journal_relation,
     pages_relation,
     title_similarity,
@@ -56,10 +57,61 @@ def _is_article_number(page: str) -> bool:
     return len(page) > 1 and page[0].isalpha() and page[1:].isdigit()
 
 
+def same_locator(x: Prepared, y: Prepared) -> bool:
+    """Both records give the same journal, year, volume and whole page range (`205-226`, not a
+    single page), issues do not disagree, and no DOI conflicts: one article's address, whatever
+    its title (translated, subtitle dropped). Cheap; used by the engine to keep such pairs past
+    the title filter."""
+    return (
+        bool(x.volume)
+        and x.volume == y.volume
+        and bool(x.pstart)
+        and x.pstart == y.pstart
+        and bool(x.pend)
+        and x.pend == y.pend
+        and x.pend != x.pstart
+        and bool(x.year)
+        and x.year == y.year
+        and (not x.issue or not y.issue or x.issue == y.issue)
+        and not dois_conflict(x.doi, y.doi)
+        and x.notice == y.notice
+    )
+
+
+def _locator_verdict(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict | None:
+    """Duplicate when one article's address, the same authors and the same journal back a pair
+    whose only conflict is the title (a translation, a subtitle dropped by one database)."""
+    if not same_locator(x, y) or journal_relation(x, y) != "equal":
+        return None
+    authors, _ = author_agreement(x, y)
+    if authors != "agree" or len(x.authors) < 1:
+        return None
+    abstract = abstract_similarity(x, y)
+    if abstract is not None and abstract < DIFFERENT_ABSTRACT:
+        return None
+    t = title_similarity(x, y)
+    conflicts = hard_conflicts(x, y, t)
+    if any(not c.startswith("titles differ") for c in conflicts):
+        return None
+    return Verdict(
+        DUPLICATE,
+        max(verdict.score, 0.85),
+        f"second look: same authors, journal, year, volume and page range (title {t:.2f}) "
+        f"| was: {verdict.reason}",
+    )
+
+
 def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
-    """Settle a *possible* verdict when the fields allow; any other verdict is returned as is."""
+    """Settle a *possible* verdict when the fields allow, and merge a *distinct* one whose only
+    conflict is the title when the citation is one article's address; any other verdict is
+    returned as is."""
+    if verdict.outcome == DISTINCT:
+        return _locator_verdict(x, y, verdict) or verdict
     if verdict.outcome != POSSIBLE:
         return verdict
+    located = _locator_verdict(x, y, verdict)
+    if located is not None:
+        return located
     t = title_similarity(x, y)
     abstract = abstract_similarity(x, y)
     authors, _ = author_agreement(x, y)

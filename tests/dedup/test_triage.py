@@ -138,3 +138,57 @@ def test_non_possible_verdicts_pass_through():
     first, second = verdicts(ARTICLE, same)
     assert first.outcome == "duplicate"
     assert second is first
+
+
+GERMAN = DedupRecord(
+    id=10,
+    title="Plattformökonomie und Crowdworking als Herausforderungen für das deutsche Modell",
+    authors=("Greef, Samuel", "Schroeder, Wolfgang", "Sperling, Hans Joachim"),
+    year=2020,
+    journal="Industrielle Beziehungen",
+    volume="27",
+    issue="2",
+    pages="205 -- 226",
+    doi="10.3224/indbez.v27i2.06",
+)
+ENGLISH = DedupRecord(
+    id=11,
+    title="Platform economy and crowdworking as challenges for the German model",
+    authors=("Greef, S.", "Schroeder, W.", "Sperling, H.J."),
+    year=2020,
+    journal="Industrielle Beziehungen",
+    volume="27",
+    issue="2",
+    pages="205--226",
+)
+
+
+def test_translated_title_with_one_address_merges():
+    # the rules see two different titles (a hard conflict) and the title filter would drop it
+    first, second = verdicts(GERMAN, ENGLISH)
+    assert first.outcome == "distinct"
+    assert second.outcome == "duplicate"
+    assert "page range" in second.reason
+    assert engine_outcome(GERMAN, ENGLISH) == "duplicate"
+
+
+def test_subtitle_dropped_by_one_database_merges():
+    full = replace(ENGLISH, id=12, title="Diminished control in crowdsourcing: an investigation "
+                   "of crowdworker multitasking behavior", doi="")  # fmt: skip
+    short = replace(full, id=13, title="Diminished Control in Crowdsourcing")
+    assert engine_outcome(full, short) == "duplicate"
+
+
+def test_one_address_but_other_authors_stays_apart():
+    other = replace(ENGLISH, authors=("Mueller, K.", "Weber, A."))
+    assert engine_outcome(GERMAN, other) == "distinct"
+
+
+def test_one_first_page_only_is_not_an_address():
+    a = replace(GERMAN, pages="205")
+    b = replace(ENGLISH, pages="205")
+    assert engine_outcome(a, b) == "distinct"
+
+
+def test_one_address_with_another_issue_stays_apart():
+    assert engine_outcome(GERMAN, replace(ENGLISH, issue="3")) == "distinct"
