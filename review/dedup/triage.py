@@ -53,8 +53,9 @@ def abstract_similarity(x: Prepared, y: Prepared) -> float | None:
 
 
 def _is_article_number(page: str) -> bool:
-    """`c1804`, `a1754`, `e505`: an electronic locator rather than a printed page."""
-    return len(page) > 1 and page[0].isalpha() and page[1:].isdigit()
+    """`c1804`, `a1754`, `e505`: an electronic locator rather than a printed page (`s67` is a
+    supplement's printed page)."""
+    return len(page) > 1 and page[0].isalpha() and page[0] != "s" and page[1:].isdigit()
 
 
 def same_locator(x: Prepared, y: Prepared) -> bool:
@@ -179,7 +180,12 @@ def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
         against.append("different authors")
     if not same_kind and pages != "equal":
         against.append("conference abstract vs article")
-    if pages == "different" and not (abstract is not None and abstract >= SAME_ABSTRACT):
+    article_number = _is_article_number(x.pstart) or _is_article_number(y.pstart)
+    if pages == "different" and (
+        not (abstract is not None and abstract >= SAME_ABSTRACT)
+        or (journal == "different" and not article_number)
+    ):
+        # other pages in another journal: one abstract printed in two meetings' supplements
         against.append(f"first pages {x.pstart} / {y.pstart}")
     # one identifier and one title outweigh a single detail, but not two different abstracts
     excused = (

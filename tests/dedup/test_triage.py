@@ -192,3 +192,20 @@ def test_one_first_page_only_is_not_an_address():
 
 def test_one_address_with_another_issue_stays_apart():
     assert engine_outcome(GERMAN, replace(ENGLISH, issue="3")) == "distinct"
+
+
+def test_one_abstract_printed_in_two_journals_supplements_leaves_the_queue():
+    # the same meeting abstract in two journals' supplements, other pages: two records to keep
+    a = replace(ARTICLE, journal="Journal of Vascular Research", volume="", pages="45")
+    b = replace(a, id=2, journal="Cardiology (Switzerland)", pages="374")
+    first, second = verdicts(a, b)
+    assert first.outcome == POSSIBLE
+    assert second.outcome == "distinct"
+    assert "first pages 45 / 374" in second.reason
+
+
+def test_supplement_page_is_not_an_article_number():
+    bmj = replace(ARTICLE, journal="BMJ", volume="340", pages="1014")
+    supplement = replace(bmj, id=2, pages="S67")
+    _first, second = verdicts(bmj, supplement)
+    assert second.outcome != "duplicate"
