@@ -97,8 +97,9 @@ def _locator_verdict(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict | No
     return Verdict(
         DUPLICATE,
         max(verdict.score, 0.85),
-        f"second look: same authors, journal, year, volume and page range (title {t:.2f}) "
-        f"| was: {verdict.reason}",
+        "second look: same authors, journal, year, volume and page range"
+        + ("; the titles differ (translated or shortened)" if t < 0.9 else "")
+        + f" | was: {verdict.reason}",
     )
 
 
@@ -146,8 +147,7 @@ def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
         if abstract is not None and abstract >= SAME_ABSTRACT and pages_fit:
             return settled(
                 DUPLICATE,
-                "second look: same title, abstract, journal and volume "
-                f"(authors {authors}, pages {pages})",
+                "second look: same title, abstract, journal and volume",
                 max(verdict.score, 0.9),
             )
         if (
@@ -161,8 +161,7 @@ def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
         ):
             return settled(
                 DUPLICATE,
-                "second look: same title, journal, volume, page range and year "
-                f"(authors {authors})",
+                "second look: same title, journal, volume, page range and year",
                 max(verdict.score, 0.88),
             )
 

@@ -209,3 +209,15 @@ def test_supplement_page_is_not_an_article_number():
     supplement = replace(bmj, id=2, pages="S67")
     _first, second = verdicts(bmj, supplement)
     assert second.outcome != "duplicate"
+
+
+def test_explanation_says_the_pair_was_settled_on_a_second_look():
+    from review.dedup.explain import explain_match
+
+    match = find_duplicates([GERMAN, ENGLISH]).matches[0]
+    phrases = explain_match(match.reason)
+    assert phrases[0] == (
+        "Settled on a second look: same authors, journal, year, volume and page range; "
+        "the titles differ (translated or shortened)"
+    )
+    assert "Same first author and year" in phrases
