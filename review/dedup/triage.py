@@ -175,6 +175,9 @@ def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
         against.append(f"volumes {x.volume} / {y.volume}")
     if x.year and y.year and abs(x.year - y.year) > 1:
         against.append(f"years {x.year} / {y.year}")
+    elif x.year and y.year and x.year != y.year and journal == "different":
+        # a paper and its later version at another venue
+        against.append(f"another venue in another year ({x.year} / {y.year})")
     if authors == "conflict" and not (abstract is not None and abstract >= SAME_ABSTRACT):
         against.append("different authors")
     if not same_kind and pages != "equal":

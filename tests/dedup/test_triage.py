@@ -221,3 +221,23 @@ def test_explanation_says_the_pair_was_settled_on_a_second_look():
         "the titles differ (translated or shortened)"
     )
     assert "Same first author and year" in phrases
+
+
+def test_a_paper_and_its_later_version_at_another_venue_leave_the_queue():
+    icis = DedupRecord(
+        id=1,
+        title="Home bias in online employment",
+        authors=("Liang, Chen", "Hong, Kevin", "Gu, Bin"),
+        year=2017,
+        journal="International Conference on Information Systems",
+    )
+    hicss = replace(icis, id=2, authors=("Liang, C.", "Hong, Y.", "Gu, B."), year=2018,
+                    journal="Proceedings of the 51st Hawaii International Conference on "
+                    "System Sciences")  # fmt: skip
+    first, second = verdicts(icis, hicss)
+    assert first.outcome == POSSIBLE
+    assert second.outcome == "distinct"
+    assert "another venue in another year" in second.reason
+    # the same venue a year later (proceedings dated the next year) stays for a person
+    later = replace(icis, id=3, year=2018)
+    assert engine_outcome(icis, later) == POSSIBLE
