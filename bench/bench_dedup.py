@@ -1,8 +1,10 @@
 """De-duplication benchmark: `python -m bench dedup`.
 
-1. Accuracy and speed on the labelled ASySD exports in ../shared/dedup/*.csv.gz (pairwise
+1. Accuracy and speed on the five labelled searches in ../shared/dedup/*.csv.gz (pairwise
    precision / recall / F1 over duplicate pairs; clusters = connected components of the method's
-   "duplicate" matches), with ASySD's published figures beside.
+   "duplicate" matches), the size of the "possible" queue and the share of true duplicates in it,
+   with bib-dedupe 0.11.0 (`requirements-bench.txt`) run in the same process on the same records
+   (its published figures, labelled "not re-measured", when it is not installed).
 2. Scale: a generated 100,000-record set (~10% injected duplicates with formatting noise),
    timing `find_duplicates` alone and its peak traced memory.
 
@@ -43,11 +45,17 @@ METHOD_COLUMNS = (
     "isbn",
     "url",
     "secondary_title",
+    "entrytype",
 )
 
-ASYSD = {  # published in ../shared/dedup/README.md (ASySD 0.4.6, R)
-    "diabetes": (1.0000, 0.9933, 0.9967, 26.5),
-    "neuroimaging": (0.9922, 0.9845, 0.9884, 11.0),
+#: bib-dedupe 0.11.0 as published in ../shared/dedup/README.md (another machine): used only
+#: when bib-dedupe is not installed, and then labelled "not re-measured"
+BIB_DEDUPE_PUBLISHED = {
+    "cytology_screening": (1.0000, 0.9978, 0.9989, 25.7),
+    "stroke": (1.0000, 0.9958, 0.9979, 12.8),
+    "digital_work": (1.0000, 0.9386, 0.9683, 112.5),
+    "diabetes": (0.9937, 0.9937, 0.9937, 35.7),
+    "neuroimaging": (0.9978, 0.9939, 0.9959, 56.4),
 }
 
 
@@ -62,17 +70,27 @@ def shared_dir() -> Path | None:
     return None
 
 
-def load_labelled(path: Path) -> tuple[list[DedupRecord], dict]:
-    """Records built from the allowed columns only, and the truth {record_id: cluster_id}."""
+def record_id(value: str) -> int | str:
+    """Numeric ids as int (ASySD sets), others as written (`id_0000001`)."""
+    return int(value) if value.isdigit() else value
+
+
+def load_rows(path: Path) -> tuple[list[dict], dict]:
+    """The allowed columns of each row, and the truth {record_id: cluster_id}."""
     csv.field_size_limit(sys.maxsize)
-    records, truth = [], {}
+    rows, truth = [], {}
     with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            rid = int(row["record_id"])
+            rid = record_id(row["record_id"])
             truth[rid] = row["cluster_id"]
-            allowed = {k: row.get(k, "") for k in METHOD_COLUMNS}
-            records.append(record_from_mapping(allowed, rid))
-    return records, truth
+            rows.append({k: row.get(k, "") for k in METHOD_COLUMNS})
+    return rows, truth
+
+
+def load_labelled(path: Path) -> tuple[list[DedupRecord], dict]:
+    """Records built from the allowed columns only, and the truth {record_id: cluster_id}."""
+    rows, truth = load_rows(path)
+    return [record_from_mapping(row, record_id(row["record_id"])) for row in rows], truth
 
 
 def pairs_of(clusters) -> set[tuple]:
@@ -82,11 +100,15 @@ def pairs_of(clusters) -> set[tuple]:
     return out
 
 
-def score(clusters: list[list], truth: dict) -> tuple[float, float, float]:
+def true_pairs_of(truth: dict) -> set[tuple]:
     groups = defaultdict(list)
     for rid, cid in truth.items():
         groups[cid].append(rid)
-    true_pairs = pairs_of(groups.values())
+    return pairs_of(groups.values())
+
+
+def score(clusters: list[list], truth: dict) -> tuple[float, float, float]:
+    true_pairs = true_pairs_of(truth)
     predicted = pairs_of(clusters)
     tp = len(true_pairs & predicted)
     precision = tp / len(predicted) if predicted else 1.0
@@ -206,19 +228,85 @@ def machine() -> str:
     return f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
-def run_labelled(repeats: int = 3) -> list[str]:
+def bib_dedupe_frame(rows: list[dict]):
+    """The same rows in bib-dedupe's (BibTeX) layout: `ID`, `ENTRYTYPE`, `author` as
+    `Family, I. and …` (split by our tolerant author splitter, as bib-dedupe expects BibTeX
+    names), `number` for the issue; everything else as exported."""
+    import pandas as pd
+
+    from review.dedup.normalise import split_authors
+
+    out = []
+    for row in rows:
+        authors = split_authors(row["authors"]) if row["authors"] else []
+        out.append(
+            {
+                "ID": str(row["record_id"]),
+                "ENTRYTYPE": row.get("entrytype") or "article",
+                "title": row["title"],
+                "author": " and ".join(authors),
+                "year": row["year"],
+                "journal": row["journal"] or row["secondary_title"],
+                "volume": row["volume"],
+                "number": row["issue"],
+                "pages": row["pages"],
+                "doi": row["doi"],
+                "abstract": row["abstract"],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def run_bib_dedupe(rows: list[dict]) -> tuple[list[list], int, float]:
+    """bib-dedupe's whole pipeline (prep, block, match, cluster) on `rows`: (clusters of record
+    ids, maybe pairs, seconds)."""
+    import bib_dedupe.bib_dedupe as bd
+
+    frame = bib_dedupe_frame(rows)
+    started = time.perf_counter()
+    prepped = bd.prep(frame, verbosity_level=0)
+    blocked = bd.block(prepped, verbosity_level=0)
+    matched = bd.match(blocked, verbosity_level=0)
+    clusters = bd.cluster(matched, verbosity_level=0)
+    seconds = time.perf_counter() - started
+    maybe = int((matched["duplicate_label"] == "maybe").sum()) if len(matched) else 0
+    return [[record_id(str(i)) for i in c] for c in clusters], maybe, seconds
+
+
+def bib_dedupe_available() -> bool:
+    try:
+        import bib_dedupe.bib_dedupe  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_labelled(repeats: int = 3, peer_repeats: int | None = None) -> list[str]:
+    """One row per labelled search: ours (median of `repeats`) and bib-dedupe on the same rows
+    (median of `peer_repeats`, default DEDUP_PEER_REPEATS or 1: it takes minutes per set)."""
     folder = shared_dir()
-    lines = [
-        "| dataset | records | precision | recall | F1 | seconds (median of 3) | candidate pairs "
-        "| possible (for review) | ASySD P / R / F1 | ASySD s | speed-up |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
     if folder is None:
         print("Labelled data not found (../shared/dedup/*.csv.gz): skipping the accuracy run.")
         return []
+    if peer_repeats is None:
+        peer_repeats = int(os.environ.get("DEDUP_PEER_REPEATS", "1"))
+    peer = bib_dedupe_available()
+    peer_label = (
+        f"bib-dedupe 0.11.0, same run (median of {peer_repeats})"
+        if peer
+        else "bib-dedupe 0.11.0 published figures (NOT re-measured: not installed)"
+    )
+    lines = [
+        f"| dataset | records | precision | recall | F1 | seconds (median of {repeats}) "
+        "| candidate pairs | possible pairs (% of records) | true duplicates in possible "
+        f"| {peer_label}: P / R / F1 | peer s | peer maybe pairs | speed-up |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for path in sorted(folder.glob("*.csv.gz")):
         name = path.name.removesuffix(".csv.gz")
-        records, truth = load_labelled(path)
+        rows, truth = load_rows(path)
+        records = [record_from_mapping(row, record_id(row["record_id"])) for row in rows]
+        true_pairs = true_pairs_of(truth)
         times, result = [], None
         for _ in range(repeats):
             started = time.perf_counter()
@@ -226,12 +314,27 @@ def run_labelled(repeats: int = 3) -> list[str]:
             times.append(time.perf_counter() - started)
         p, r, f1 = score(result.clusters(), truth)
         secs = statistics.median(times)
-        ap, ar, af, asec = ASYSD.get(name, (float("nan"),) * 4)
+        possible = result.possible()
+        real = sum(tuple(sorted((m.a, m.b))) in true_pairs for m in possible)
+        share = f"{real / len(possible):.0%}" if possible else "–"
+        if peer:
+            peer_times, peer_clusters, maybe = [], [], 0
+            for _ in range(peer_repeats):
+                peer_clusters, maybe, seconds = run_bib_dedupe(rows)
+                peer_times.append(seconds)
+            bp, br, bf = score(peer_clusters, truth)
+            bsec = statistics.median(peer_times)
+            maybe_text = f"{maybe:,}"
+        else:
+            bp, br, bf, bsec = BIB_DEDUPE_PUBLISHED.get(name, (float("nan"),) * 4)
+            maybe_text = "–"
         lines.append(
             f"| {name} | {len(records):,} | {p:.4f} | {r:.4f} | {f1:.4f} | {secs:.2f} | "
-            f"{result.stats['candidate_pairs']:,} | {len(result.possible()):,} | "
-            f"{ap:.4f} / {ar:.4f} / {af:.4f} | {asec:.1f} | {asec / secs:.0f}× |"
+            f"{result.stats['candidate_pairs']:,} | {len(possible):,} "
+            f"({len(possible) / len(records):.1%}) | {share} | "
+            f"{bp:.4f} / {br:.4f} / {bf:.4f} | {bsec:.1f} | {maybe_text} | {bsec / secs:.0f}× |"
         )
+        print(lines[-1], flush=True)
     return lines
 
 
@@ -269,6 +372,7 @@ def main() -> None:
     print(f"Machine: {machine()}")
     labelled = run_labelled()
     if labelled:
+        print()
         print("\n".join(labelled))
     scale = run_scale(int(os.environ.get("DEDUP_SCALE_N", "100000")))
     print()

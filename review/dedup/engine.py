@@ -15,6 +15,7 @@ from rapidfuzz.distance import Indel
 from .prepare import Prepared
 from .records import DedupRecord
 from .rules import DISTINCT, DUPLICATE, POSSIBLE, hard_conflicts, judge, title_similarity
+from .triage import same_locator, second_look
 
 #: blocks larger than this are searched with a vectorised title comparison instead of all pairs
 SMALL_BLOCK = 48
@@ -226,7 +227,7 @@ def _cluster(
             for i in groups.members[ra]:
                 for j in groups.members[rb]:
                     x, y = (prepared[i], prepared[j]) if i < j else (prepared[j], prepared[i])
-                    verdict = judge(x, y, shared)
+                    verdict = second_look(x, y, judge(x, y, shared))
                     if verdict.outcome == DISTINCT:
                         found = hard_conflicts(x, y, title_similarity(x, y))
                         clash = (x.id, y.id, found[0] if found else "not similar enough")
@@ -279,7 +280,7 @@ def find_duplicates(
         keep = sims >= TITLE_FLOOR
         for k in np.nonzero(~keep)[0]:
             x, y = prepared[pairs[k, 0]], prepared[pairs[k, 1]]
-            if (x.doi and x.doi == y.doi) or (x.pmid and x.pmid == y.pmid):
+            if (x.doi and x.doi == y.doi) or (x.pmid and x.pmid == y.pmid) or same_locator(x, y):
                 keep[k] = True
         pairs = pairs[keep]
     stats["pairs_judged"] = len(pairs)
@@ -288,7 +289,7 @@ def find_duplicates(
     matches: list[Match] = []
     for i, j in pairs.tolist():
         x, y = prepared[i], prepared[j]
-        v = judge(x, y, shared)
+        v = second_look(x, y, judge(x, y, shared))
         if v.outcome in (DUPLICATE, POSSIBLE):
             matches.append(Match(x.id, y.id, v.outcome, v.score, v.reason))
     t4 = time.perf_counter()

@@ -89,8 +89,11 @@ def explain_match(reason: str) -> list[str]:
     """Plain phrases for a stored match explanation: what agrees first, then what differs."""
     items: list[str] = []
     demoted = ""
+    settled = ""
     for part in (reason or "").split(" | "):
         part = part.strip()
+        if part.startswith("second look: "):  # triage.second_look: already in plain words
+            settled = part.removeprefix("second look: ")
         if part.startswith("demoted: "):
             found = re.search(r"\((.*)\)$", part)
             demoted = found[1] if found else ""
@@ -99,7 +102,7 @@ def explain_match(reason: str) -> list[str]:
                 items += [i.strip() for i in part.removeprefix(label).split("; ") if i.strip()]
     same_year = "year equal" in items
     seen: set[str] = set()
-    phrases: list[str] = []
+    phrases: list[str] = [f"Settled on a second look: {settled}"] if settled else []
 
     def add(key: str, text: str) -> None:
         if key not in seen:
