@@ -145,6 +145,11 @@ class ImportForm(forms.Form):
     allow_same_file = forms.BooleanField(
         required=False, label="Import anyway if this exact file was imported before"
     )
+    strict = forms.BooleanField(
+        required=False,
+        label="Refuse the file if a record has no title",
+        help_text="Otherwise such a record is left out and the import says where it was.",
+    )
 
     def __init__(self, *args, review: Review, **kwargs):
         super().__init__(*args, **kwargs)

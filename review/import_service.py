@@ -84,8 +84,10 @@ def import_upload(
     user=None,
     format: str | None = None,
     allow_same_file: bool = False,
+    strict: bool = False,
 ) -> ImportBatch:
     """Check and store an uploaded export; import it now, later (worker) or after its mapping.
+    With `strict`, a record without a title fails the import (kept on the batch for the worker).
 
     `file` (an uploaded file, as Django streamed it to disk) or `content` (bytes). The file is
     never read whole here: it is hashed and copied to storage in chunks, its format told from its
@@ -99,6 +101,7 @@ def import_upload(
     """
     stream = File(file) if file is not None else ContentFile(content or b"")
     batch = _new_batch(review, source, filename, stream, user, format, allow_same_file)
+    batch.strict = strict
     if batch.format in TABULAR:
         try:
             batch.column_mapping = _guess_mapping(stream, filename, batch.format)
@@ -130,6 +133,7 @@ def import_now(
     when `strict`, fails the import."""
     stream = ContentFile(content)
     batch = _new_batch(review, source, filename, stream, user, format, allow_same_file)
+    batch.strict = strict
     if batch.format in TABULAR and not column_mapping:
         try:
             column_mapping = _guess_mapping(stream, filename, batch.format)
@@ -287,7 +291,7 @@ def import_run(
     touch = lambda: mine.update(heartbeat_at=timezone.now())  # noqa: E731
     with Heartbeat(touch, every=beat_interval(settings.IMPORT_STALE_SECONDS)):
         try:
-            return _import_steps(batch, attempt, mine, step, progress, strict)
+            return _import_steps(batch, attempt, mine, step, progress, strict or batch.strict)
         except _Stopped:
             batch.refresh_from_db()
             return batch

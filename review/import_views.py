@@ -29,6 +29,7 @@ def import_create(request, slug):
                 user=request.user,
                 format=form.cleaned_data["format"] or None,
                 allow_same_file=form.cleaned_data["allow_same_file"],
+                strict=form.cleaned_data["strict"],
             )
         except ValidationError as error:
             form.add_error("file", error)

@@ -224,6 +224,11 @@ class ImportBatch(models.Model):
         upload_to="imports/%Y/%m/", blank=True, help_text="The file as uploaded."
     )
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes.")
+    strict = models.BooleanField(
+        default=False,
+        help_text="A record without a title fails the import (instead of being left out with "
+        "a warning).",
+    )
     column_mapping = models.JSONField(
         null=True, blank=True, help_text="CSV/Excel: record field → column header."
     )

@@ -82,6 +82,29 @@ def test_in_strict_mode_a_title_less_entry_fails_the_file_and_writes_nothing(rev
     assert not Record.objects.exists()
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["now", "worker"])
+def test_strict_mode_from_the_import_page(client, review, lead, settings, background):
+    """The import page's "Refuse the file if a record has no title": kept on the batch, so a
+    file the background worker imports is strict too."""
+    if background:
+        settings.IMPORT_BACKGROUND_BYTES = 10
+    source = factories.SourceFactory(review=review)
+    client.force_login(lead)
+    with (DATA / "broken_no_er.ris").open("rb") as fh:
+        response = client.post(reverse("review:import-create", args=[review.slug]),
+                               {"source": source.pk, "file": fh, "strict": "on"})  # fmt: skip
+    assert response.status_code == 302
+    batch = ImportBatch.objects.get()
+    assert batch.strict
+    if background:
+        from review.tasks import run_import
+
+        run_import.call(batch.pk)
+        batch.refresh_from_db()
+    assert batch.status == "failed" and "in strict mode" in batch.error
+    assert not Record.objects.exists()
+
+
 def test_the_same_file_twice_is_flagged(review, lead):
     source = factories.SourceFactory(review=review)
     upload(review, source, "pubmed_small.ris")
