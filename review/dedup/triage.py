@@ -9,7 +9,8 @@ exports most of that queue falls into two kinds that the fields settle on their 
   journal and volume, years at most one apart, no DOI against it → *duplicate*;
 - **two items that only share a title** (a conference abstract and the later article, a column
   that recurs every issue, two papers with one generic title): the abstracts differ, the DOIs
-  differ, the volumes differ or the author lists conflict with nothing else to back the pair
+  differ, the volumes differ, one journal's issue numbers differ, or the author lists conflict
+  with nothing else to back the pair
   → *distinct* (dropped from the queue).
 
 What is left in the queue is a pair with a similar title, no field against it and not enough
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from rapidfuzz.distance import Indel
 
-from .normalise import dois_conflict
+from .normalise import dois_conflict, issues_conflict
 from .prepare import Prepared
 from .rules import (
     DISTINCT,
@@ -173,6 +174,9 @@ def second_look(x: Prepared, y: Prepared, verdict: Verdict) -> Verdict:
         against.append(f"abstracts differ ({abstract:.2f})")
     if x.volume and y.volume and x.volume != y.volume:
         against.append(f"volumes {x.volume} / {y.volume}")
+    if journal == "equal" and issues_conflict(x.issue_span, y.issue_span):
+        # one journal's issues 1 and 2 hold different articles: a column that recurs
+        against.append(f"issues {x.issue} / {y.issue} of one journal")
     if x.year and y.year and abs(x.year - y.year) > 1:
         against.append(f"years {x.year} / {y.year}")
     elif x.year and y.year and x.year != y.year and journal == "different":

@@ -241,3 +241,24 @@ def test_a_paper_and_its_later_version_at_another_venue_leave_the_queue():
     # the same venue a year later (proceedings dated the next year) stays for a person
     later = replace(icis, id=3, year=2018)
     assert engine_outcome(icis, later) == POSSIBLE
+
+
+COLUMN = DedupRecord(
+    id=1, title="Editor's Comments", authors=("Weber, R",), year=2002,
+    journal="MIS Quarterly", volume="26", issue="1",
+)  # fmt: skip
+
+
+def test_a_column_recurring_in_each_issue_leaves_the_queue():
+    """The same editor's column in issues 1 and 2 of one volume: two articles (issue 16's
+    digital_work search queued twenty such pairs)."""
+    first, second = verdicts(COLUMN, replace(COLUMN, id=2, issue="2"))
+    assert first.outcome == POSSIBLE
+    assert second.outcome == "distinct"
+    assert "issues 1 / 2 of one journal" in second.reason
+
+
+def test_an_issue_written_another_way_or_missing_is_not_against_the_pair():
+    for other in ("01", "", "1-2"):
+        _, second = verdicts(COLUMN, replace(COLUMN, id=2, issue=other))
+        assert "of one journal" not in second.reason, other
