@@ -279,7 +279,10 @@ def test_dedupe_file_writes_a_cluster_for_every_record(tmp_path):
     assert [r["record_id"] for r in rows] == ["1", "2", "3", "4", "5"]
     assert rows[3]["cluster_id"] == rows[0]["cluster_id"] == "1"  # the same study
     assert len({r["cluster_id"] for r in rows}) == 4
-    assert rows[3]["reason"]
+    # in plain words, as the duplicates page says it (not the engine's notation)
+    assert rows[3]["reason"].startswith("with 1: ")
+    assert "same DOI" in rows[3]["reason"] or "title" in rows[3]["reason"]
+    assert "agree:" not in rows[3]["reason"] and "~" not in rows[3]["reason"]
 
 
 def test_dedupe_file_takes_ids_from_a_named_csv_column(tmp_path):

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from review import dedup, importers
 from review.cells import safe_cell
+from review.dedup.explain import describe_pair
 
 
 class Command(BaseCommand):
@@ -26,7 +27,8 @@ class Command(BaseCommand):
             "a tag of RIS or Web of Science); ids must be unique and not empty.",
         )
         parser.add_argument(
-            "--explain", action="store_true", help="Add why each record joined its cluster."
+            "--explain", action="store_true",
+            help="Add why each record joined its cluster, in plain words.",
         )
 
     def handle(self, *, input, output, format, id_column, explain, **options):
@@ -50,10 +52,14 @@ class Command(BaseCommand):
         cluster = {i: i for i in ids}
         cluster.update(found.primaries)
         why = {}
+        by_id = dict(zip(ids, records, strict=True))
         for match in sorted(found.duplicates(), key=lambda m: -m.score):
             for member in (match.a, match.b):
-                if cluster[member] != member:
-                    why.setdefault(member, f"{match.a}~{match.b}: {match.reason}")
+                if cluster[member] != member and member not in why:
+                    # in plain words, as the duplicates page says it
+                    words = describe_pair(by_id[match.a], by_id[match.b])
+                    why[member] = f"with {match.b if member == match.a else match.a}: " + (
+                        "; ".join(words))
         partial = output.with_name(f".{output.name}.partial")
         with partial.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
