@@ -176,6 +176,9 @@ MAPPABLE_FIELDS = [
     ("pmid", "PubMed ID"),
     ("url", "URL"),
     ("keywords", "Keywords"),
+    ("keywords_2", "More keywords (Scopus Index Keywords, Zotero Automatic Tags, Emtree terms)"),
+    ("keywords_3", "More keywords (Emtree drug terms)"),
+    ("extra", "Zotero's Extra (PubMed ID, DOI)"),
     ("language", "Language"),
 ]
 
@@ -195,4 +198,6 @@ class ColumnMappingForm(forms.Form):
             )
 
     def mapping(self) -> dict[str, str]:
-        return {name: header for name, header in self.cleaned_data.items() if header}
+        """Every field's column; "" where the person chose "not in this file" (which then
+        overrides the column guessed from the header)."""
+        return {name: header or "" for name, header in self.cleaned_data.items()}

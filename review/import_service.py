@@ -203,7 +203,8 @@ def import_confirm_mapping(*, batch: ImportBatch, mapping: dict[str, str]) -> Im
         raise ValidationError(f"{batch.filename} is already {batch.get_status_display().lower()}.")
     if not mapping.get("title"):
         raise ValidationError("Choose the column that holds the titles.")
-    batch.column_mapping = {field: header for field, header in mapping.items() if header}
+    # "" keeps a person's "not in this file" over the column guessed from the header
+    batch.column_mapping = {field: header or "" for field, header in mapping.items()}
     batch.phase = ""
     batch.save(update_fields=["column_mapping", "phase"])
     return _start(batch)

@@ -427,3 +427,34 @@ def test_embase_and_springerlink_csv_keep_their_export_rules_after_the_columns_a
     assert "metformin" in embase.keywords
     springer = Record.objects.get(doi="10.1186/s13643-019-1074-9")
     assert springer.authors == ["Ross McDonald", "Anne LeBlanc", "Yu Wang"]
+
+
+def test_the_column_page_can_switch_off_a_guessed_keyword_column(client, review, lead):
+    """The extra keyword columns are on the column page; "not in this file" there wins over
+    the column guessed from the header."""
+    from review.forms import MAPPABLE_FIELDS
+
+    assert {"keywords_2", "keywords_3", "extra"} <= {f for f, _ in MAPPABLE_FIELDS}
+    source = factories.SourceFactory(review=review)
+    content = (
+        b"Authors,Title,Year,Source title,Author Keywords,Index Keywords,DOI\n"
+        b'"Smith J.","Exercise and memory in older adults",2019,Neurology,"exercise; memory",'
+        b'"aged; human",10.1000/xyz1\n'
+    )
+    kept = []
+    for blank in (False, True):
+        batch = import_service.import_upload(review=review, source=source, filename="scopus.csv",
+                                             content=content, allow_same_file=True)  # fmt: skip
+        assert batch.column_mapping["keywords_2"] == "Index Keywords"  # guessed
+        client.force_login(lead)
+        fields = {name: batch.column_mapping.get(name, "") for name, _ in MAPPABLE_FIELDS}
+        if blank:
+            fields["keywords_2"] = ""
+        response = client.post(
+            reverse("review:import-mapping", args=[review.slug, batch.pk]), fields)
+        assert response.status_code == 302
+        batch.refresh_from_db()
+        assert batch.status == "done"
+        kept.append(Record.objects.get(batch=batch).keywords)
+    assert "aged" in kept[0] and "exercise" in kept[0]
+    assert "aged" not in kept[1] and "exercise" in kept[1]
