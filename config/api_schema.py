@@ -1,0 +1,39 @@
+"""The OpenAPI schema's shared parts: the error responses every operation may give, and the
+Swagger UI page (/api/docs/) that works under the site's Content-Security-Policy.
+
+Errors have DRF's shapes: 400 maps each field (or query parameter) to its messages; 403 (not
+logged in, or not allowed) and 404 (nothing there, or a review you are not a member of) carry
+one `detail` message. The Swagger UI page is `config.api_docs.ApiDocsView`.
+"""
+
+from drf_spectacular import openapi
+
+DETAIL = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+FIELD_ERRORS = {
+    "type": "object",
+    "description": "Each field or query parameter in error, with its messages.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
+def _error(description: str, schema: dict) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema plus the error responses of each operation."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        errors = {"403": _error("Not logged in, or not allowed.", DETAIL)}
+        if "{" in self.path:
+            errors["404"] = _error("Not found, or not yours to see.", DETAIL)
+        if self._is_list_view():
+            errors["400"] = _error("A query parameter is wrong.", FIELD_ERRORS)
+        return {**responses, **{code: r for code, r in errors.items() if code not in responses}}
