@@ -1,5 +1,7 @@
 """The API's Swagger UI page (/api/docs/), under the site's Content-Security-Policy."""
 
+from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
@@ -8,3 +10,11 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     without drf-spectacular's <style> element; its files come from drf-spectacular-sidecar."""
 
     template_name = "api/swagger_ui.html"
+
+
+def not_found(request, exception):
+    """The site's 404 handler: JSON `{"detail": …}` under /api/ (as the API's own 404s), the
+    HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

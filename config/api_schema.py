@@ -3,7 +3,9 @@ Swagger UI page (/api/docs/) that works under the site's Content-Security-Policy
 
 Errors have DRF's shapes: 400 maps each field (or query parameter) to its messages; 403 (not
 logged in, or not allowed) and 404 (nothing there, or a review you are not a member of) carry
-one `detail` message. The Swagger UI page is `config.api_docs.ApiDocsView`.
+one `detail` message (so does a list's page number past the last page, or a bad cursor, and
+an address under /api/ that matches no route: `config.api_docs.not_found`). The Swagger UI page
+is `config.api_docs.ApiDocsView`.
 """
 
 from drf_spectacular import openapi
@@ -32,8 +34,10 @@ class AutoSchema(openapi.AutoSchema):
         if direction != "response":
             return responses
         errors = {"403": _error("Not logged in, or not allowed.", DETAIL)}
-        if "{" in self.path:
-            errors["404"] = _error("Not found, or not yours to see.", DETAIL)
+        if "{" in self.path or self._is_list_view():
+            errors["404"] = _error(
+                "Not found, not yours to see, or a page or cursor past the end.", DETAIL
+            )
         if self._is_list_view():
             errors["400"] = _error("A query parameter is wrong.", FIELD_ERRORS)
         return {**responses, **{code: r for code, r in errors.items() if code not in responses}}

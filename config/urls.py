@@ -57,3 +57,5 @@ urlpatterns = [
     path("", include("analysis.urls")),
     path("", include("review.urls")),
 ]
+
+handler404 = "config.api_docs.not_found"

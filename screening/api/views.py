@@ -28,7 +28,7 @@ class _StageFilters:
         if stage is None:
             return list(Stage.values)
         if stage not in Stage.values:
-            raise ValidationError({"stage": f"One of {', '.join(Stage.values)}."})
+            raise ValidationError({"stage": [f"One of {', '.join(Stage.values)}."]})
         return [stage]
 
     def record_ids(self):
@@ -37,7 +37,7 @@ class _StageFilters:
             return self.review.records.values("pk")
         record_id = id_param(record)
         if record_id is None:
-            raise ValidationError({"record": "A record id."})
+            raise ValidationError({"record": ["A record id."]})
         return [record_id]
 
 

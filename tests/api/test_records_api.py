@@ -106,9 +106,7 @@ def test_cursor_pages_walk_every_record_once_in_id_order(client, review, lead):
     assert seen == sorted(made)
 
 
-def test_a_page_is_a_fixed_number_of_queries(
-    client, review, lead, django_assert_max_num_queries
-):
+def test_a_page_is_a_fixed_number_of_queries(client, review, lead, django_assert_max_num_queries):
     batch = factories.ImportBatchFactory(source__review=review)
     for _ in range(30):
         factories.RecordFactory(batch=batch)

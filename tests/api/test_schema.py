@@ -65,3 +65,19 @@ def test_docs_use_local_assets_under_the_policy(client, lead):
     init = client.get(script)
     assert init["Content-Type"].startswith("application/javascript")
     assert reverse("api-schema") in init.content.decode()
+
+
+def test_an_unknown_api_address_is_a_json_404(client, lead):
+    client.force_login(lead)
+    response = client.get("/api/v1/reviews/not%20a%20slug/records/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+def test_query_errors_are_lists_of_messages_as_the_schema_says(client, review, lead):
+    client.force_login(lead)
+    url = reverse("api:decision-list", args=[review.slug])
+    assert client.get(url, {"record": "-1"}).json() == {"record": ["A record id."]}
+    assert list(client.get(url, {"stage": "x"}).json()) == ["stage"]
+    assert isinstance(client.get(url, {"stage": "x"}).json()["stage"], list)
