@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from accounts.forms import AdminLoginForm
-from accounts.models import Invitation, LoginFailure, PasswordResetRequest
+from accounts.models import ApiToken, Invitation, LoginFailure, PasswordResetRequest
 from screening.admin import ReadOnlyAdmin
 
 # The admin's own login page counts failures and honours lockouts like /accounts/login/.
@@ -47,3 +47,20 @@ class PasswordResetRequestAdmin(ReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Users' API tokens (made on their own tokens page): seen here, and revoked by an
+    administrator if one leaks. The secret is not stored, so it cannot be shown."""
+
+    list_display = ["name", "user", "prefix", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["scope"]
+    search_fields = ["name", "prefix", "user__username"]
+    exclude = ["secret_hash"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoke()

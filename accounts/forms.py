@@ -11,6 +11,7 @@ from django.contrib.auth.forms import (
 from django.core.exceptions import ValidationError
 
 from accounts import login_throttle
+from accounts.models import TokenScope
 from review.models import Role
 
 logger = logging.getLogger(__name__)
@@ -108,3 +109,14 @@ class ThrottledPasswordResetForm(PasswordResetForm):
             return
         login_throttle.reset_record(email=email, address=address)
         super().save(*args, request=request, **kwargs)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What the token is for, e.g. “monthly search upload”."
+    )
+    scope = forms.ChoiceField(
+        choices=TokenScope.choices,
+        initial=TokenScope.READ,
+        help_text="A read-only token can fetch data but change nothing.",
+    )

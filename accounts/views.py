@@ -1,4 +1,5 @@
-"""Pages anyone may open without an account: an invitation's link, the first run, sign-up."""
+"""Pages anyone may open without an account (an invitation's link, the first run, sign-up) and
+the signed-in user's own API tokens."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -6,12 +7,12 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors, services
-from accounts.forms import AccountForm, InvitedAccountForm
-from accounts.models import InvitationState
+from accounts.forms import AccountForm, ApiTokenForm, InvitedAccountForm
+from accounts.models import ApiToken, InvitationState
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -129,3 +130,28 @@ def signup(request):
     return render(
         request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    """The user's API tokens: create one (its secret is shown on this response only), see each
+    one's prefix, scope, creation and last use, revoke."""
+    form = ApiTokenForm(request.POST or None)
+    secret = ""
+    if request.method == "POST" and form.is_valid():
+        _, secret = ApiToken.issue(user=request.user, **form.cleaned_data)
+        form = ApiTokenForm()
+    context = {
+        "form": form,
+        "secret": secret,
+        "tokens": ApiToken.objects.filter(user=request.user),
+    }
+    return render(request, "accounts/tokens.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["POST"])
+def token_revoke(request, pk):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token.revoke()
+    messages.success(request, f"Token “{token.name}” ({token.prefix}…) revoked.")
+    return redirect("accounts:tokens")

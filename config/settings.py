@@ -60,6 +60,8 @@ Environment variables (all optional unless DEBUG is off):
     RANKING_STALE_SECONDS  a queued or running ranking retrain silent for longer may be queued
                           again by the next decision (default 120).
     DATA_UPLOAD_MAX_MEMORY_SIZE, FILE_UPLOAD_MAX_MEMORY_SIZE  Django's own request limits, in bytes.
+    API_TOKEN_RATE, API_USER_RATE  API requests allowed per token / per signed-in user (session),
+                          e.g. "1200/minute" (the default); past it the API answers 429.
     SECURE_SSL_REDIRECT, SECURE_HSTS_SECONDS, SECURE_PROXY_SSL_HEADER_HTTPS  HTTPS hardening
                           (on by default when DEBUG is off).
 """
@@ -313,11 +315,23 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# The API: personal tokens (accounts.api_auth; first, so a missing or bad credential is a 401
+# with WWW-Authenticate) or the session; a read-only token may only read. Throttled per token
+# (per user on a session); rates are env-tunable (API_TOKEN_RATE, API_USER_RATE).
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api_auth.TokenScopeAllows",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_token": env.str("API_TOKEN_RATE", default="1200/minute"),
+        "api_user": env.str("API_USER_RATE", default="1200/minute"),
+    },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",

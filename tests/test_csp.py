@@ -29,12 +29,22 @@ def directives(header: str) -> dict[str, str]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "name", ["login", "password_reset", "review:list", "review:dashboard", "review:team", "prisma"]
+    "name",
+    [
+        "login",
+        "password_reset",
+        "review:list",
+        "review:dashboard",
+        "review:team",
+        "prisma",
+        "accounts:tokens",
+    ],
 )
 def test_pages_carry_the_policy(client, lead, review, name):
     if name not in ("login", "password_reset"):
         client.force_login(lead)
-    args = [] if name in ("login", "password_reset", "review:list") else [review.slug]
+    no_review = ("login", "password_reset", "review:list", "accounts:tokens")
+    args = [] if name in no_review else [review.slug]
     url = reverse("analysis:prisma" if name == "prisma" else name, args=args)
     response = client.get(url)
     assert response.status_code == 200

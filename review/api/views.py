@@ -1,4 +1,5 @@
-"""Read-only JSON API. Every queryset starts from the requesting user's memberships."""
+"""Read-only JSON API. Every queryset starts from the requesting user's memberships; every
+endpoint of one review loads it through review.access.review_for_user on each request."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -19,8 +20,18 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ReviewSerializer
     lookup_field = "slug"
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # One review: loaded through the access module on every request (404 for a
+        # non-member, whatever the method), like every endpoint inside a review.
+        if "slug" in kwargs:
+            self.review = review_for_user(request.user, kwargs["slug"], need="view")
+
     def get_queryset(self):
         return selectors.reviews_for_user(self.request.user).order_by("-created_at")
+
+    def get_object(self):
+        return self.review
 
 
 class ReviewScopedViewSet(viewsets.ReadOnlyModelViewSet):

@@ -12,7 +12,10 @@ def test_the_api_needs_a_login(client, review):
         reverse("api:review-detail", args=[review.slug]),
         reverse("api:record-list", args=[review.slug]),
     ):
-        assert client.get(url).status_code == 403, url
+        response = client.get(url)
+        # 401 with the scheme to use (tokens), as DRF answers when a credential is missing.
+        assert response.status_code == 401, url
+        assert response["WWW-Authenticate"] == 'Bearer realm="api"', url
 
 
 def test_review_list_is_scoped_to_my_memberships(client, review, viewer, outsider):

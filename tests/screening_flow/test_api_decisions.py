@@ -156,10 +156,10 @@ def test_a_record_of_another_review_lists_nothing(client, review, team, data):
     assert decisions(client, review, team["alice"], record=foreign.pk)["count"] == 0
 
 
-def test_a_non_member_gets_404_and_an_anonymous_user_403(client, review, data, outsider):
+def test_a_non_member_gets_404_and_an_anonymous_user_401(client, review, data, outsider):
     urls = [reverse(n, args=[review.slug]) for n in ("api:decision-list", "api:result-list")]
     for url in urls:
-        assert client.get(url).status_code == 403
+        assert client.get(url).status_code == 401
     client.force_login(outsider)
     for url in urls:
         assert client.get(url).status_code == 404
