@@ -1,14 +1,15 @@
 """The OpenAPI schema's shared parts: the error responses every operation may give, and the
 Swagger UI page (/api/docs/) that works under the site's Content-Security-Policy.
 
-Errors have DRF's shapes: 400 maps each field (or query parameter) to its messages; 403 (not
-logged in, or not allowed) and 404 (nothing there, or a review you are not a member of) carry
-one `detail` message (so does a list's page number past the last page, or a bad cursor, and
-an address under /api/ that matches no route: `config.api_docs.not_found`). The Swagger UI page
-is `config.api_docs.ApiDocsView`.
+Errors have DRF's shapes: 400 maps each field (or query parameter) to its messages; 401 (no
+credentials, a bad token), 403 (not allowed), 429 (throttled) and 404 (nothing there, or a
+review you are not a member of) carry one `detail` message (so does a list's page number past
+the last page, a bad cursor, and an address under /api/ that matches no route:
+`config.api_docs.not_found`). The Swagger UI page is `config.api_docs.ApiDocsView`.
 """
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 DETAIL = {
     "type": "object",
@@ -33,7 +34,11 @@ class AutoSchema(openapi.AutoSchema):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        errors = {"403": _error("Not logged in, or not allowed.", DETAIL)}
+        errors = {
+            "401": _error("No credentials, or a token that is unknown or revoked.", DETAIL),
+            "403": _error("Not allowed (a role, or a read-only token writing).", DETAIL),
+            "429": _error("Too many requests: wait the Retry-After seconds.", DETAIL),
+        }
         if "{" in self.path or self._is_list_view():
             errors["404"] = _error(
                 "Not found, not yours to see, or a page or cursor past the end.", DETAIL
@@ -41,3 +46,17 @@ class AutoSchema(openapi.AutoSchema):
         if self._is_list_view():
             errors["400"] = _error("A query parameter is wrong.", FIELD_ERRORS)
         return {**responses, **{code: r for code, r in errors.items() if code not in responses}}
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Personal API tokens in the schema: `Authorization: Bearer pwb_…` (docs/api.md)."""
+
+    target_class = "accounts.api_auth.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token (docs/api.md, Authentication).",
+        }
