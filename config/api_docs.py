@@ -1,7 +1,7 @@
 """The API's Swagger UI page (/api/docs/), under the site's Content-Security-Policy."""
 
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
+from django.views.defaults import bad_request, page_not_found
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
@@ -18,3 +18,11 @@ def not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def refused(request, exception):
+    """The site's 400 handler (a NUL character in the address, `config.middleware`): JSON
+    `{"detail": …}` under /api/, as the schema says, the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return bad_request(request, exception)

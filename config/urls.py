@@ -59,3 +59,4 @@ urlpatterns = [
 ]
 
 handler404 = "config.api_docs.not_found"
+handler400 = "config.api_docs.refused"

@@ -75,6 +75,14 @@ def test_an_unknown_api_address_is_a_json_404(client, lead):
     assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
 
 
+def test_a_refused_api_address_is_json(client, lead):
+    client.force_login(lead)
+    response = client.get("/api/v1/reviews/a%00b/records/")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request."}
+    assert client.get("/reviews/a%00b/")["Content-Type"].startswith("text/html")
+
+
 def test_query_errors_are_lists_of_messages_as_the_schema_says(client, review, lead):
     client.force_login(lead)
     url = reverse("api:decision-list", args=[review.slug])
