@@ -11,6 +11,7 @@ cannot be filtered on: the answer would show its results.
 import json
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
@@ -26,14 +27,25 @@ STATUSES = [
 ]
 
 
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number within bounds (a huge number is a 400, not an overflow in the database)."""
+
+    field_class = forms.IntegerField
+
+
+YEAR = {"min_value": 1, "max_value": 9999}
+
+
 class RecordFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_text", label="Words in the title or the abstract (case-insensitive)."
     )
     author = django_filters.CharFilter(method="filter_author", label="Part of an author's name.")
-    year_min = django_filters.NumberFilter(field_name="year", lookup_expr="gte")
-    year_max = django_filters.NumberFilter(field_name="year", lookup_expr="lte")
-    source = django_filters.NumberFilter(field_name="batch__source_id", label="A source's id.")
+    year_min = IntegerFilter(field_name="year", lookup_expr="gte", **YEAR)
+    year_max = IntegerFilter(field_name="year", lookup_expr="lte", **YEAR)
+    source = IntegerFilter(
+        field_name="batch__source_id", label="A source's id.", min_value=1, max_value=2**63 - 1
+    )
     stage = django_filters.ChoiceFilter(
         choices=Stage.choices, method="filter_nothing", label="The stage `status` refers to."
     )
