@@ -43,8 +43,10 @@ class AutoSchema(openapi.AutoSchema):
             errors["404"] = _error(
                 "Not found, not yours to see, or a page or cursor past the end.", DETAIL
             )
-        if self._is_list_view():
-            errors["400"] = _error("A query parameter is wrong.", FIELD_ERRORS)
+        errors["400"] = _error(
+            "A query parameter is wrong (its messages), or the address is refused (a NUL).",
+            {"anyOf": [FIELD_ERRORS, DETAIL]},
+        )
         return {**responses, **{code: r for code, r in errors.items() if code not in responses}}
 
 
