@@ -98,6 +98,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from this site (no CDN)
     "django_htmx",
     "django_tasks_db",
     "rules.apps.AutodiscoverRulesConfig",
@@ -331,6 +334,23 @@ REST_FRAMEWORK = {
     },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
+}
+
+# The OpenAPI schema (/api/schema/) and its Swagger UI (/api/docs/), for logged-in users;
+# the UI's files come from drf-spectacular-sidecar through the static files (docs/api.md).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Prisma Workbench API",
+    "DESCRIPTION": "Systematic reviews under /api/v1/ (docs/api.md).",
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ScreeningModeEnum": "review.models.ScreeningMode"},
 }
 
 # Content-Security-Policy: scripts and stylesheets only from this site, no inline <script>,

@@ -4,8 +4,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.forms import LoginForm, ResetPasswordForm, ThrottledPasswordResetForm
+from config.api_docs import ApiDocsView
 
 
 @login_not_required
@@ -49,7 +51,12 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("review.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("screening.urls")),
     path("", include("analysis.urls")),
     path("", include("review.urls")),
 ]
+
+handler404 = "config.api_docs.not_found"
+handler400 = "config.api_docs.refused"

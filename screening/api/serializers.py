@@ -7,7 +7,9 @@ class DecisionSerializer(serializers.ModelSerializer):
     """A current vote: who voted what on which record at which stage, and when."""
 
     reviewer = serializers.CharField(source="reviewer.username", read_only=True)
-    reason = serializers.CharField(source="reason.label", read_only=True, default=None)
+    reason = serializers.CharField(
+        source="reason.label", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ScreeningDecision
@@ -17,8 +19,12 @@ class DecisionSerializer(serializers.ModelSerializer):
 class StageResultSerializer(serializers.ModelSerializer):
     """A record's settled outcome at a stage and how it was settled."""
 
-    reason = serializers.CharField(source="reason.label", read_only=True, default=None)
-    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
+    reason = serializers.CharField(
+        source="reason.label", read_only=True, default=None, allow_null=True
+    )
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = StageResult

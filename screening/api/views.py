@@ -11,6 +11,7 @@ blind for the requester (nor the full-text results of database records while tit
 screening is).
 """
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.exceptions import ValidationError
 
 from review.access import abilities, results_visibility
@@ -27,7 +28,7 @@ class _StageFilters:
         if stage is None:
             return list(Stage.values)
         if stage not in Stage.values:
-            raise ValidationError({"stage": f"One of {', '.join(Stage.values)}."})
+            raise ValidationError({"stage": [f"One of {', '.join(Stage.values)}."]})
         return [stage]
 
     def record_ids(self):
@@ -36,10 +37,21 @@ class _StageFilters:
             return self.review.records.values("pk")
         record_id = id_param(record)
         if record_id is None:
-            raise ValidationError({"record": "A record id."})
+            raise ValidationError({"record": ["A record id."]})
         return [record_id]
 
 
+STAGE_FILTERS = extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("stage", str, enum=Stage.values, description="Only this stage."),
+            OpenApiParameter("record", int, description="Only this record (its id)."),
+        ]
+    )
+)
+
+
+@STAGE_FILTERS
 class DecisionViewSet(_StageFilters, ReviewScopedViewSet):
     serializer_class = DecisionSerializer
 
@@ -60,6 +72,7 @@ class DecisionViewSet(_StageFilters, ReviewScopedViewSet):
         return votes.order_by("record_id", "-stage", "created_at", "id")
 
 
+@STAGE_FILTERS
 class StageResultViewSet(_StageFilters, ReviewScopedViewSet):
     serializer_class = StageResultSerializer
 

@@ -46,7 +46,7 @@ def test_a_record_of_another_review_is_not_found_through_mine(client, review, vi
     )
 
 
-def test_records_are_paginated_with_their_source(
+def test_records_are_paged_by_cursor_with_their_source(
     client, review, viewer, django_assert_max_num_queries
 ):
     first = factories.RecordFactory(batch__source__review=review, doi="10.1000/x")
@@ -55,7 +55,7 @@ def test_records_are_paginated_with_their_source(
     client.force_login(viewer)
     with django_assert_max_num_queries(6):
         data = client.get(reverse("api:record-list", args=[review.slug])).json()
-    assert data["count"] == 4
+    assert len(data["results"]) == 4 and data["next"] is None  # a cursor page has no count
     assert data["results"][0]["source"] == first.batch.source_id
     assert data["results"][0]["doi"] == "10.1000/x"
 
