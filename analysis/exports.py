@@ -242,6 +242,20 @@ R_ESCALC = {
     DataType.GENERIC: "yi = yi, sei = sei",
 }
 
+#: Text cells that started with = + - @ were written with a leading apostrophe (no spreadsheet
+#: runs them as formulas); this R function takes it off again (review/cells.py, unquote_cell).
+R_UNQUOTE = """\
+# Text cells that started with = + - @ were written with a leading apostrophe (no spreadsheet
+# runs them as formulas); this takes it off again (review/cells.py, unquote_cell).
+unquote <- function(x) {
+  if (!is.character(x)) return(x)
+  rest <- sub("^'+", "", x)
+  number <- grepl("^-?([0-9]+([.,][0-9]+)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$", rest)
+  quoted <- grepl("^'", x) & grepl("^[-=+@\\t\\r]", rest) & !number
+  ifelse(quoted, substring(x, 2), x)
+}
+"""
+
 R_HEADER = """\
 # Recomputes every pooled number of this export with R's metafor (escalc + rma), from the CSVs
 # in data/, and writes them to results_r.csv (the same columns as results/results.csv, on the
@@ -288,15 +302,6 @@ common_row <- function(outcome, est, iv) {
              tau2 = 0, i2 = if (Q > 0) 100 * max(0, (Q - df) / Q) else 0, h2 = max(1, Q / df),
              q = Q, q_pval = iv$QEp, pi_lb = NA, pi_ub = NA)
 }
-# Text cells that started with = + - @ were written with a leading apostrophe (no spreadsheet
-# runs them as formulas); this takes it off again (review/cells.py, unquote_cell).
-unquote <- function(x) {
-  if (!is.character(x)) return(x)
-  rest <- sub("^'+", "", x)
-  number <- grepl("^-?([0-9]+([.,][0-9]+)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$", rest)
-  quoted <- grepl("^'", x) & grepl("^[-=+@\\t\\r]", rest) & !number
-  ifelse(quoted, substring(x, 2), x)
-}
 out <- NULL
 """
 
@@ -306,7 +311,7 @@ def _r_string(text: str) -> str:
 
 
 def r_script(exports: list[OutcomeExport]) -> str:
-    parts = [R_HEADER]
+    parts = [R_HEADER, R_UNQUOTE]
     for e in exports:
         m = e.manifest
         name = _r_string(m["name"])
@@ -424,13 +429,6 @@ META_HEADER = """\
 # recomputes them. Run in this folder:   Rscript analysis_meta.R
 # Needs meta (install.packages("meta"); 8.x).
 suppressPackageStartupMessages(library(meta))
-unquote <- function(x) {
-  if (!is.character(x)) return(x)
-  rest <- sub("^'+", "", x)
-  number <- grepl("^-?([0-9]+([.,][0-9]+)?|[.,][0-9]+)([eE][+-]?[0-9]+)?$", rest)
-  quoted <- grepl("^'", x) & grepl("^[-=+@\\t\\r]", rest) & !number
-  ifelse(quoted, substring(x, 2), x)
-}
 mrow <- function(outcome, model, m, common = FALSE) {
   s <- if (common) "common" else "random"
   data.frame(outcome = outcome, model = model, k = m$k, estimate = m[[paste0("TE.", s)]],
@@ -474,7 +472,7 @@ def _meta_call(m: dict) -> str:
 
 
 def meta_script(exports: list[OutcomeExport]) -> str:
-    parts = [META_HEADER]
+    parts = [META_HEADER, R_UNQUOTE]
     for e in exports:
         m = e.manifest
         if e.report is None or m["convention"] == "metafor":

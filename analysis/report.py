@@ -163,22 +163,22 @@ class Pooled:
         return f"{self.method}{' + Hartung-Knapp' if self.test == 'knha' else ''}"
 
 
+def _natural(measure, log_scale, estimate, ci_lb, ci_ub, pi_lb, pi_ub) -> dict | None:
+    """A pooled result's estimate and bounds back-transformed (`transform_for`), or None."""
+    name, f = transform_for(measure, log_scale)
+    if f is None:
+        return None
+    natural = {key: (None if x is None else float(f(x))) for key, x in (
+        ("estimate", estimate), ("ci_lb", ci_lb), ("ci_ub", ci_ub), ("pi_lb", pi_lb),
+        ("pi_ub", pi_ub))}  # fmt: skip
+    natural["transform"] = name
+    return natural
+
+
 def pooled(fit, measure: str, log_scale: bool = False) -> Pooled:
     pred = predict(fit)
-    name, f = transform_for(measure, log_scale)
-    natural = None
-    if f is not None:
-        natural = {
-            key: (float(f(value)) if value is not None else None)
-            for key, value in (
-                ("estimate", float(fit.b)),
-                ("ci_lb", float(fit.ci_lb)),
-                ("ci_ub", float(fit.ci_ub)),
-                ("pi_lb", _opt(pred.pi_lb)),
-                ("pi_ub", _opt(pred.pi_ub)),
-            )
-        }
-        natural["transform"] = name
+    natural = _natural(measure, log_scale, float(fit.b), float(fit.ci_lb), float(fit.ci_ub),
+                       _opt(pred.pi_lb), _opt(pred.pi_ub))
     null = null_value(measure)
     return Pooled(
         method=fit.method,
@@ -487,13 +487,7 @@ def _meta_pooled(m, measure, log_scale, method, test, level, *, common: bool,
     est, lo, hi = float(v[f"TE.{s}"]), float(v[f"lower.{s}"]), float(v[f"upper.{s}"])
     pi_lb = None if common else _opt(v["lower.predict"])
     pi_ub = None if common else _opt(v["upper.predict"])
-    name, f = transform_for(measure, log_scale)
-    natural = None
-    if f is not None:
-        natural = {key: (None if x is None else float(f(x))) for key, x in (
-            ("estimate", est), ("ci_lb", lo), ("ci_ub", hi), ("pi_lb", pi_lb),
-            ("pi_ub", pi_ub))}  # fmt: skip
-        natural["transform"] = name
+    natural = _natural(measure, log_scale, est, lo, hi, pi_lb, pi_ub)
     h = _nan(v["H"])
     return Pooled(
         method=method, test=test, level=level, k=int(m.k), estimate=est,
@@ -632,10 +626,7 @@ def _glmm_main(rows, labels, m, method, test, level, log_scale, fe, notes):
     est, lo, hi = float(s["TE"]), float(s["lower"]), float(s["upper"])
     pi_lb = None if fe else _opt(g.prediction["lower.predict"])
     pi_ub = None if fe else _opt(g.prediction["upper.predict"])
-    name, f = transform_for("PLO", log_scale)
-    natural = {key: (None if x is None else float(f(x))) for key, x in (
-        ("estimate", est), ("ci_lb", lo), ("ci_ub", hi), ("pi_lb", pi_lb), ("pi_ub", pi_ub))}
-    natural["transform"] = name
+    natural = _natural("PLO", log_scale, est, lo, hi, pi_lb, pi_ub)
     h = g.heterogeneity
     q = h["Q"][0] if isinstance(h["Q"], (list, tuple)) else h["Q"]
     pq = h["pval.Q"][0] if isinstance(h["pval.Q"], (list, tuple)) else h["pval.Q"]
